@@ -1,0 +1,96 @@
+"""One function per command: each loads what it needs, runs a stage and records the run."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from .progress import QUIET, Progress
+from .project import Project, now_iso, versions
+
+
+@contextlib.contextmanager
+def recorded(project: Project, command: str, summary: dict):
+    """Record the run (settings, versions, times, summary) in the store."""
+    run_id = project.store.start_run(command, project.settings, versions(), now_iso())
+    yield
+    project.store.finish_run(run_id, now_iso(), summary)
+
+
+def _embedder(project: Project):
+    from .nlp import Embedder
+    s = project.settings
+    return Embedder(s["embedding_model"], project.store, batch_size=int(s["batch_size"]))
+
+
+def ingest(project: Project, progress: Progress = QUIET):
+    """Ingest the project's transcripts; see :func:`qualcx.transcribe.ingest`."""
+    from .transcribe import find_transcripts, ingest as ingest_files
+    project.require_interviews_dir()
+    summary: dict = {}
+    with recorded(project, "ingest", summary):
+        with progress("Reading transcripts", len(find_transcripts(project.interviews_dir))) as step:
+            result = ingest_files(project, step)
+        summary.update(interviews=len(result.rows), errors=len(result.errors),
+                       skipped=len(result.skipped))
+    return result
+
+
+def code(project: Project, progress: Progress = QUIET) -> dict:
+    """Apply the codebook to every respondent segment."""
+    from .code import code_project
+    from .nlp import load_spacy
+    codebook = project.codebook  # validate before any slow work
+    n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+    summary: dict = {}
+    with recorded(project, "code", summary):
+        with progress("Embedding segments", n) as step:
+            result = code_project(project, _embedder(project),
+                                  load_spacy(project.settings["spacy_model"], "lemmas"), step)
+        summary.update({k: v for k, v in result.items() if k != "per_code"},
+                       codebook=f"{codebook.name} {codebook.version}")
+    return result
+
+
+def themes(project: Project, progress: Progress = QUIET):
+    """Find sub-themes per code and emergent themes."""
+    from .themes import themes_project
+    project.codebook
+    summary: dict = {}
+    with recorded(project, "themes", summary):
+        with progress("Finding themes", len(project.codebook.top_level) + 1) as step:
+            found = themes_project(project, _embedder(project), step)
+        summary.update(themes=len(found))
+    return found
+
+
+def report(project: Project, formats=("html", "md")):
+    """Write the report files; returns their paths."""
+    from .report import write_report
+    return write_report(project, formats)
+
+
+@dataclass
+class RunResult:
+    ingest: object = None
+    code: dict = field(default_factory=dict)
+    themes: list = field(default_factory=list)
+    report: list = field(default_factory=list)
+
+
+def run(project: Project, progress: Progress = QUIET, on_stage=None) -> RunResult:
+    """Ingest, code, find themes and write the report, in that order."""
+    result = RunResult()
+    result.ingest = ingest(project, progress)
+    if on_stage:
+        on_stage("ingest", result.ingest)
+    result.code = code(project, progress)
+    if on_stage:
+        on_stage("code", result.code)
+    result.themes = themes(project, progress)
+    if on_stage:
+        on_stage("themes", result.themes)
+    result.report = report(project)
+    if on_stage:
+        on_stage("report", result.report)
+    return result

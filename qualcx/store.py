@@ -1,0 +1,166 @@
+"""The project store: one SQLite database that qualcx manages.
+
+All writes go through :meth:`Store.transaction`, so a failed step leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .errors import ProjectError, SchemaVersionError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS interviews (
+    id TEXT PRIMARY KEY, file TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}', ordinal INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY, interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, speaker TEXT NOT NULL, role TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, question_id TEXT,
+    UNIQUE (interview_id, idx));
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY, interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
+    turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    UNIQUE (interview_id, idx));
+CREATE TABLE IF NOT EXISTS codings (
+    id INTEGER PRIMARY KEY, segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
+    interview_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, code TEXT NOT NULL, coder TEXT NOT NULL, is_machine INTEGER NOT NULL,
+    score REAL, evidence TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL,
+    run_id INTEGER);
+CREATE INDEX IF NOT EXISTS codings_segment ON codings(segment_id);
+CREATE TABLE IF NOT EXISTS themes (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+    keywords TEXT NOT NULL, parent_code TEXT, ordinal INTEGER NOT NULL, run_id INTEGER);
+CREATE TABLE IF NOT EXISTS theme_segments (
+    theme_id INTEGER NOT NULL REFERENCES themes(id) ON DELETE CASCADE,
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    probability REAL, PRIMARY KEY (theme_id, segment_id));
+CREATE TABLE IF NOT EXISTS embeddings (
+    text_hash TEXT NOT NULL, model TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (text_hash, model));
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL, versions TEXT NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
+"""
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """A connection to a project's SQLite database."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{self.path}: not a qualcx project database ({exc}); move it away "
+                               "and run 'qualcx ingest' to rebuild it") from exc
+
+    def _check_schema(self):
+        has_meta = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if has_meta:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row["value"]) if row else None
+            if version != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.path}: project store has schema version {version}, but this qualcx "
+                    f"reads version {SCHEMA_VERSION}; use the qualcx version that made it, or move "
+                    "the .qualcx folder away and re-run 'qualcx run' (human codes: export them first)")
+            return
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one transaction: all of it is written, or none."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self):
+        self.db.close()
+
+    # -- queries used by several stages -------------------------------------------------
+    def interviews(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM interviews ORDER BY ordinal, id").fetchall()
+
+    def respondent_segments(self) -> list[sqlite3.Row]:
+        """Respondent segments in interview and reading order, with their turn's speaker."""
+        return self.db.execute(
+            """SELECT s.*, t.speaker, t.idx AS turn_idx, t.question_id, t.id AS turn_id
+               FROM segments s JOIN turns t ON t.id = s.turn_id
+               JOIN interviews i ON i.id = s.interview_id
+               WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id, s.idx""").fetchall()
+
+    def codings(self, segment_ids: Iterable[int] | None = None) -> list[sqlite3.Row]:
+        rows = self.db.execute(
+            "SELECT * FROM codings WHERE segment_id IS NOT NULL "
+            "ORDER BY segment_id, is_machine, code, coder").fetchall()
+        if segment_ids is None:
+            return rows
+        wanted = set(segment_ids)
+        return [r for r in rows if r["segment_id"] in wanted]
+
+    # -- embedding cache -------------------------------------------------------------
+    def cached_embeddings(self, hashes: list[str], model: str) -> dict[str, np.ndarray]:
+        out = {}
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                    f"SELECT text_hash, vector FROM embeddings WHERE model = ? "
+                    f"AND text_hash IN ({marks})", [model, *chunk]):
+                out[row["text_hash"]] = np.frombuffer(row["vector"], dtype=np.float32)
+        return out
+
+    def save_embeddings(self, items: dict[str, np.ndarray], model: str):
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)",
+                [(h, model, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
+                 for h, v in items.items()])
+
+    # -- runs ------------------------------------------------------------------------
+    def start_run(self, command: str, settings: dict, versions: dict, now: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO runs (command, settings, versions, started_at) VALUES (?, ?, ?, ?)",
+                (command, json.dumps(settings, sort_keys=True), json.dumps(versions, sort_keys=True),
+                 now))
+            return cur.lastrowid
+
+    def finish_run(self, run_id: int, now: str, summary: dict):
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                       (now, json.dumps(summary, sort_keys=True), run_id))
