@@ -29,7 +29,7 @@ FILLER = {
     "haven", "hasn", "ve", "ll", "re", "youre", "thats", "theyre", "didnt", "dont",
 }
 MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
-FREQUENT_SHARE = 0.2  # words in more of all segments than this say nothing about one theme
+FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
 
 
 @dataclass(frozen=True)

