@@ -32,6 +32,9 @@ def load_sentence_model(name: str):
     path = resolve_embedding_model(name)
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
         return SentenceTransformer(path, device="cpu")
     except Exception as exc:  # the library raises many kinds for a missing model
         raise ModelError(f"cannot load embedding model '{name}' offline ({type(exc).__name__}); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from .errors import ProjectError
 from .progress import QUIET, Progress
 from .project import Project, now_iso, versions
 
@@ -15,6 +16,16 @@ def recorded(project: Project, command: str, summary: dict):
     run_id = project.store.start_run(command, project.settings, versions(), now_iso())
     yield
     project.store.finish_run(run_id, now_iso(), summary)
+
+
+def _require_segments(project: Project) -> int:
+    """The number of segments; an error that says what to do when there are none."""
+    project.require_interviews_dir()
+    n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+    if not n:
+        raise ProjectError(f"{project.interviews_dir}: no interviews ingested yet; put transcripts "
+                           "(.txt with 'Name: text' speaker labels) there and run 'qualcx ingest'")
+    return n
 
 
 def _embedder(project: Project):
@@ -41,7 +52,7 @@ def code(project: Project, progress: Progress = QUIET) -> dict:
     from .code import code_project
     from .nlp import load_spacy
     codebook = project.codebook  # validate before any slow work
-    n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+    n = _require_segments(project)
     summary: dict = {}
     with recorded(project, "code", summary):
         with progress("Embedding segments", n) as step:
@@ -56,6 +67,7 @@ def themes(project: Project, progress: Progress = QUIET):
     """Find sub-themes per code and emergent themes."""
     from .themes import themes_project
     project.codebook
+    _require_segments(project)
     summary: dict = {}
     with recorded(project, "themes", summary):
         with progress("Finding themes", len(project.codebook.top_level) + 1) as step:
@@ -67,6 +79,7 @@ def themes(project: Project, progress: Progress = QUIET):
 def report(project: Project, formats=("html", "md")):
     """Write the report files; returns their paths."""
     from .report import write_report
+    _require_segments(project)
     return write_report(project, formats)
 
 

@@ -52,3 +52,11 @@ def test_ingest_prints_table_and_fails_at_the_end_on_a_bad_file(make_project):
     assert result.exit_code == 1
     assert "interview" in result.output and "segments" in result.output
     assert "Ingested 1 interview(s), 0 unchanged, 1 failed." in result.output
+
+
+def test_run_on_a_project_without_transcripts_says_what_to_do(tmp_path):
+    runner = CliRunner()
+    runner.invoke(cli, ["init", str(tmp_path / "s")])
+    result = runner.invoke(cli, ["-p", str(tmp_path / "s"), "-q", "run"])
+    assert result.exit_code == 1
+    assert "no interviews ingested yet" in result.output and "Traceback" not in result.output
