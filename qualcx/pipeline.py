@@ -66,7 +66,7 @@ def code(project: Project, progress: Progress = QUIET) -> dict:
 def themes(project: Project, progress: Progress = QUIET):
     """Find sub-themes per code and emergent themes."""
     from .themes import themes_project
-    project.codebook
+    project.codebook  # noqa: B018 - validate the codebook before any slow work
     _require_segments(project)
     summary: dict = {}
     with recorded(project, "themes", summary):

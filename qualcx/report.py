@@ -61,15 +61,13 @@ def build_context(project) -> dict:
     emergent = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] is None]
     matrix = code_interview_matrix(corpus, codebook)
     top = max((c for row in matrix for c in row["counts"].values()), default=0)
-    run = project.store.db.execute(
-        "SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     return {"title": settings["report_title"] or codebook.name, "version": __version__,
             "date": now_iso()[:10], "project": project.root.name, "codebook": codebook,
             "settings": settings, "interviews": corpus.interviews, "total": total,
             "segments": len(corpus.segments),
             "coded_segments": sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s)),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
-            "matrix": matrix, "matrix_top": top, "run": dict(run) if run else None,
+            "matrix": matrix, "matrix_top": top,
             "meta_columns": _meta_columns(corpus.interviews)}
 
 

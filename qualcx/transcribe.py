@@ -255,10 +255,6 @@ def find_transcripts(folder: Path) -> list[Path]:
     return files
 
 
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
                      interviewer_labels: list[str]) -> Transcript:
     """Read one transcript file into turns (no segmentation yet).
