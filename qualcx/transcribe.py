@@ -81,8 +81,9 @@ def decode(data: bytes, path: Path) -> tuple[str, str | None]:
     return text, f"{path.name}: not UTF-8; read as cp1252 (Windows-1252)"
 
 
-def read_text_file(path: Path) -> tuple[str, list[str]]:
-    data = path.read_bytes()
+def read_text_file(path: Path, data: bytes | None = None) -> tuple[str, list[str]]:
+    """Decode a text file (or its already-read ``data``) with line endings normalised."""
+    data = path.read_bytes() if data is None else data
     if not data.strip():
         raise TranscriptFormatError(path, "the file is empty; add the transcript text or remove it")
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -117,14 +118,15 @@ def parse_turns(text: str, interviewer_labels: list[str], path: Path
     counts = Counter(label.lower() for _, _, label, _ in candidates)
     strong = {lab for lab, n in counts.items() if n >= 2 or lab in interviewer_set}
     asks = {end for _, _, label, end in candidates if label.lower() in interviewer_set}
+    first_content = len(text) - len(text.lstrip())
 
     def opens_turn(line_start: int, label: str) -> bool:
         # A label seen once still opens a turn when it starts a paragraph or answers the
         # interviewer's line right above it.
         if label.lower() in strong:
             return True
-        before = text[:line_start]
-        return len(label.split()) <= 4 and (not before.strip() or before.endswith("\n\n")
+        return len(label.split()) <= 4 and (line_start <= first_content
+                                            or text.startswith("\n\n", line_start - 2)
                                             or line_start - 1 in asks)
     labels = [c for c in candidates if opens_turn(c[0], c[2])]
     if not labels:
@@ -265,7 +267,8 @@ def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
     if path.suffix.lower() not in TEXT_SUFFIXES:
         raise TranscriptFormatError(path, f"unsupported file type '{path.suffix}'; save it as "
                                     "plain text (.txt) with 'Name: text' speaker labels")
-    text, warnings = read_text_file(path)
+    data = path.read_bytes()
+    text, warnings = read_text_file(path, data)
     turns, more = parse_turns(text, interviewer_labels, path)
     if not any(t.role == "respondent" for t in turns):
         raise TranscriptFormatError(path, "every turn is the interviewer's; check the speaker "
@@ -274,7 +277,7 @@ def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
     interview_id = meta.get("id") or path.stem
     clean_meta = {k: v for k, v in meta.items() if k not in ("id", "file", "_order") and v != ""}
     return Transcript(id=interview_id, file=path.relative_to(folder).as_posix(),
-                      sha256=hashlib.sha256(path.read_bytes()).hexdigest(), text=text,
+                      sha256=hashlib.sha256(data).hexdigest(), text=text,
                       turns=turns, metadata=clean_meta, warnings=warnings + more)
 
 
