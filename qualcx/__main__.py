@@ -1,0 +1,4 @@
+"""Allow ``python -m qualcx``."""
+from qualcx.cli import main
+
+main()
