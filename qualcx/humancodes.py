@@ -47,6 +47,7 @@ ROLE_NAMES = {
 }
 
 MIN_SHARE = 0.5  # a passage codes a segment it covers at least half of (or holding half of it)
+_PUNCT = ".,;:!?\"'()[]…’”“-–—*"
 _ENDS = 40       # characters of a passage's start and end used when its middle differs
 
 
@@ -100,13 +101,16 @@ def read_table(path: Path) -> list[list[str]]:
         raise HumanCodesError(path, "old Excel .xls files are not read; save the sheet as .xlsx "
                               "or CSV and import again")
     text = _decode(path.read_bytes(), path)
-    sample = text[:20000]
+    # The delimiter is the one the header line uses most; csv.Sniffer misreads quoted passages
+    # that span lines.
+    header = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count)
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
-    return rows
+        return [[cell.strip() for cell in row]
+                for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    except csv.Error as exc:
+        raise HumanCodesError(path, f"not a readable CSV file ({exc}); save it again as CSV "
+                              "(UTF-8)") from exc
 
 
 def _read_xlsx(path: Path) -> list[list[str]]:
@@ -189,7 +193,7 @@ class InterviewText:
             return None
         hit = self._find(needle)
         if hit is not None:
-            return hit
+            return self._widen(hit, passage)
         if len(needle) >= 3 * _ENDS:
             head = self._find(needle[:_ENDS])
             if head is not None:
@@ -199,6 +203,17 @@ class InterviewText:
                     if end - head[0] <= 2 * len(passage):
                         return head[0], end
         return None
+
+    def _widen(self, span: tuple[int, int], passage: str) -> tuple[int, int]:
+        """Take in the punctuation the passage starts or ends with ("(laughs)", a full stop)."""
+        start, end = span
+        lead = len(passage) - len(passage.lstrip(_PUNCT + " \t\n"))
+        trail = len(passage) - len(passage.rstrip(_PUNCT + " \t\n"))
+        while lead and start > 0 and self.text[start - 1] in _PUNCT:
+            start, lead = start - 1, lead - 1
+        while trail and end < len(self.text) and self.text[end] in _PUNCT:
+            end, trail = end + 1, trail - 1
+        return start, end
 
     def _find(self, needle: str) -> tuple[int, int] | None:
         at = self.norm.find(needle, self._norm_pos(self.last))
@@ -320,8 +335,7 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
     from .project import now_iso
     path = Path(path)
     rows = read_table(path)
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    if not any(any(c for c in r) for r in rows):
         raise HumanCodesError(path, "the file is empty; it needs a header row and one row per "
                               "coded passage")
     cols = find_columns(rows[0], path, columns)
@@ -337,6 +351,8 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
     new_rows: dict[tuple, tuple] = {}
     passages = 0
     for n, row in enumerate(rows[1:], start=2):
+        if not any(row):
+            continue
         interview_name, raw_code = _cell(row, cols, "interview"), _cell(row, cols, "code")
         who = _cell(row, cols, "coder") or (coder or "")
         reason = ""

@@ -144,8 +144,8 @@ def _write_review_xlsx(path: Path, rows: list[dict]):
 
 def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
     """Validated (segment_id, code, decision, row) from a review sheet; raises on the first bad row."""
-    rows = [r for r in read_table(path) if any(c.strip() for c in r)]
-    if not rows:
+    rows = read_table(path)
+    if not any(any(c for c in r) for r in rows):
         raise HumanCodesError(path, "the review sheet is empty")
     header = [_norm_header(h) for h in rows[0]]
     for needed in ("segmentid", "code", "decision"):
