@@ -210,3 +210,24 @@ def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"not anchored: {path}, row 2 (rita_2024, churn): passage text not found" in result.output
     assert out.read_text().splitlines()[1] == "2,rita_2024,churn,passage text not found in the interview"
+
+
+def test_review_xlsx_has_a_decision_list_and_reads_back(project, tmp_path, hash_embedder,
+                                                        blank_nlp):
+    import openpyxl
+    _machine_code(project, hash_embedder, blank_nlp)
+    path, n = write_review(project, tmp_path / "review.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:3] == ["segment_id", "interview", "role"]
+    assert sheet.max_row == n + 1 and sheet.data_validations.dataValidation
+    sheet.cell(row=2, column=11, value="accept" if sheet.cell(row=2, column=7).value else None)
+    sheet.cell(row=2, column=12, value="churn")
+    sheet.parent.save(path)
+    result = import_review(project, path, "ana")
+    assert result.added == 1
+
+
+@pytest.mark.parametrize("command", ["import-codes", "review", "agree", "explain"])
+def test_new_commands_explain_themselves(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output and "qualcx" in result.output
