@@ -433,13 +433,9 @@ def explain(state, segment):
     role = f", {e['role']}" if e["role"] else ""
     click.echo(f"Segment {e['id']}: {e['interview']}:{e['index']} ({e['speaker']}{role}), "
                f"turn {e['turn']}, characters {e['start']}-{e['end']}")
-    if e["question"]:
-        click.echo(f"  question: {e['question']}")
-    if e["before"]:
-        click.echo(f"  before:   {e['before']}")
-    click.echo(f"  text:     {e['text']}")
-    if e["after"]:
-        click.echo(f"  after:    {e['after']}")
+    for label in ("question", "before", "text", "after"):
+        if e[label]:
+            click.echo(f"  {label + ':':<9} " + e[label].replace("\n", "\n" + " " * 12))
     click.echo("Machine codes:" + ("" if e["machine"] else " none"))
     for c in e["machine"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
