@@ -203,7 +203,7 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
         sets_b = {s["id"]: _with_ancestors(set(raw_b.get(s["id"], {})), codebook) for s in segments}
         info = {s["id"]: s for s in segments}
     else:
-        unit_keys = sorted(interviews, key=lambda i: [r["id"] for r in store.interviews()].index(i))
+        unit_keys = [r["id"] for r in store.interviews() if r["id"] in interviews]
         sets_a = {i: set() for i in unit_keys}
         sets_b = {i: set() for i in unit_keys}
         for s in segments:
