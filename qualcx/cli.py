@@ -364,7 +364,9 @@ def agree(state, coders, level, units, disagreements_out):
                         default_pairs, disagreement_rows)
     from .export import to_csv
     from .humancodes import HumanCodesError
+    from .review import reattach_rejections
     project = state.project
+    reattach_rejections(project.store)
     if len(coders) not in (0, 2):
         raise click.UsageError("give two coders (CODER_A CODER_B) or none")
     pairs = [tuple(coders)] if coders else default_pairs(project.store,

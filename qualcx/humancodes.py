@@ -40,8 +40,8 @@ ROLE_NAMES = {
              "tags"),
     "coder": ("coder", "codername", "user", "username", "author", "createdby", "annotator",
               "rater"),
-    "text": ("text", "content", "passage", "segment", "segmenttext", "codedsegment", "quote",
-             "quotation", "excerpt", "highlight", "selection"),
+    "text": ("text", "content", "passage", "segment", "segmenttext", "codedsegment", "codedtext",
+             "quote", "quotation", "excerpt", "highlight", "selection"),
     "start": ("start", "startoffset", "startchar", "begin", "from", "offsetstart"),
     "end": ("end", "endoffset", "endchar", "stop", "to", "offsetend"),
 }
@@ -417,7 +417,8 @@ def write_unanchored(result: ImportResult, path) -> Path:
 
 def human_coders(store) -> list[str]:
     """Names of coders with human codings or rejections, sorted."""
-    names = {r[0] for r in store.db.execute("SELECT DISTINCT coder FROM codings WHERE is_machine = 0")}
+    names = {r[0] for r in store.db.execute(
+        "SELECT DISTINCT coder FROM codings WHERE is_machine = 0")}
     names |= {r[0] for r in store.db.execute("SELECT DISTINCT coder FROM rejections")}
     return sorted(names)
 

@@ -101,6 +101,7 @@ def review_rows(project) -> list[dict]:
 def write_review(project, path) -> tuple[Path, int]:
     """Write the review sheet as .xlsx (with a decision drop-down) or .csv."""
     path = Path(path)
+    reattach_rejections(project.store)
     rows = review_rows(project)
     if path.suffix.lower() == ".csv":
         out = io.StringIO()
@@ -143,7 +144,9 @@ def _write_review_xlsx(path: Path, rows: list[dict]):
 
 
 def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
-    """Validated (segment_id, code, decision, row) from a review sheet; raises on the first bad row."""
+    """Validated (segment_id, code, decision, row) from a review sheet.
+
+    Raises on the first bad row, before anything is written."""
     rows = read_table(path)
     if not any(any(c for c in r) for r in rows):
         raise HumanCodesError(path, "the review sheet is empty")
@@ -158,7 +161,8 @@ def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
     codes = code_lookup(project.codebook)
     out = []
     for n, row in enumerate(rows[1:], start=2):
-        cell = lambda k: row[col[k]].strip() if col[k] is not None and col[k] < len(row) else ""  # noqa: E731
+        def cell(k, row=row):
+            return row[col[k]].strip() if col[k] is not None and col[k] < len(row) else ""
         decision, code, new = cell("decision").lower(), cell("code"), cell("newcodes")
         if not decision and not new:
             continue
@@ -203,16 +207,19 @@ def import_review(project, path, coder: str) -> ReviewResult:
         raise HumanCodesError(path, "give the reviewer's name with --coder NAME (not the machine "
                               "coder's name)")
     decisions = _review_decisions(project, path)
+    reattach_rejections(project.store)
     segs = {r["id"]: r for r in project.store.db.execute('SELECT * FROM segments')}
     created, counts = now_iso(), Counter()
     with project.store.transaction() as db:
         for seg_id, code, decision, n in decisions:
             seg = segs[seg_id]
             key = (seg_id, code, coder)
-            values = (seg_id, seg["interview_id"], seg["start"], seg["end"], seg["text"], code, coder)
+            values = (seg_id, seg["interview_id"], seg["start"], seg["end"], seg["text"], code,
+                      coder)
             source = json.dumps({"source": path.name, "row": n, "review": decision})
             if decision in ("accept", "add"):
-                db.execute("DELETE FROM rejections WHERE segment_id = ? AND code = ? AND coder = ?", key)
+                db.execute("DELETE FROM rejections WHERE segment_id = ? AND code = ? "
+                           "AND coder = ?", key)
                 if db.execute("SELECT 1 FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
                               "AND is_machine = 0", key).fetchone():
                     counts["unchanged"] += 1
@@ -295,3 +302,27 @@ def segment_explanation(project, ref: str) -> dict:
             "question": question["text"] if question else None,
             "before": neighbours.get(seg["idx"] - 1), "after": neighbours.get(seg["idx"] + 1),
             "machine": machine, "human": human, "rejections": rejections}
+
+
+def reattach_rejections(store) -> list[dict]:
+    """Point rejections whose segment was replaced by a re-ingest at the segment now holding
+    their text. Returns the rejections whose text is gone (they are kept, unattached)."""
+    lost = store.db.execute("SELECT * FROM rejections WHERE segment_id IS NULL").fetchall()
+    if not lost:
+        return []
+    from .humancodes import load_interviews, segments_for_span
+    texts = load_interviews(store)
+    gone = []
+    with store.transaction() as db:
+        for r in lost:
+            interview = texts.get(r["interview_id"])
+            at = interview.text.find(r["text"]) if interview and r["text"] else -1
+            targets = segments_for_span(interview.segments, at, at + len(r["text"])) \
+                if at >= 0 else []
+            if not targets:
+                gone.append(dict(r))
+                continue
+            seg = max(targets, key=lambda s: min(at + len(r["text"]), s["end"]) - max(at, s["start"]))
+            db.execute('UPDATE rejections SET segment_id = ?, start = ?, "end" = ? WHERE id = ?',
+                       (seg["id"], at, at + len(r["text"]), r["id"]))
+    return gone

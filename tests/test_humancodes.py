@@ -231,3 +231,17 @@ def test_review_xlsx_has_a_decision_list_and_reads_back(project, tmp_path, hash_
 def test_new_commands_explain_themselves(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.output and "qualcx" in result.output
+
+
+def test_rejections_follow_their_text_through_a_re_ingest(project, tmp_path, blank_nlp):
+    from qualcx.review import reattach_rejections
+    seg = project.store.respondent_segments()[-1]
+    path = _csv(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
+    assert import_review(project, path, "ana").rejected == 1
+    transcript = project.interviews_dir / "rita_2024.txt"
+    transcript.write_text(TRANSCRIPT.replace("Rita: The price", "Rita: Well. The price"))
+    ingest(project, nlp=blank_nlp)
+    assert project.store.rejections() == []  # the old segment is gone
+    assert reattach_rejections(project.store) == []
+    [rejection] = project.store.rejections()
+    assert rejection["text"] == seg["text"] and rejection["segment_id"] != seg["id"]
