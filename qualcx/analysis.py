@@ -365,7 +365,8 @@ def _saturation_verdict(steps: list[dict], window: int, codebook) -> tuple[bool 
         last_new = max((k for k, s in enumerate(steps) if s["new_codes"] or s["new_themes"]),
                        default=0)
         return True, (f"The last {what if window > 1 else 'interview'} ({names}) added no new "
-                      f"code or theme: all {steps[-1]['codes']} codes and "
+                      f"code or theme: all {steps[-1]['codes']} codes (of {len(codebook.codes)} in the "
+                      f"codebook) and "
                       f"{steps[-1]['themes']} themes found had appeared by interview "
                       f"{steps[last_new]['interview']} ({last_new + 1} of {n}). By this rule "
                       "the interviews reached saturation for this codebook and these themes.")

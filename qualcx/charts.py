@@ -27,8 +27,9 @@ def heat_colour(count: int, top: int) -> str:
     if not count or not top:
         return "#ffffff"
     share = min(1.0, count / top)
-    light = int(235 - 120 * share)
-    return f"rgb({light},{min(255, light + 14)},255)"
+    low, high = (236, 242, 250), (120, 163, 214)
+    r, g, b = (round(lo + (hi - lo) * share) for lo, hi in zip(low, high))
+    return f"rgb({r},{g},{b})"
 
 
 def _open(width: int, height: int, title: str, desc: str, ident: str) -> list[str]:
@@ -89,7 +90,8 @@ def line_chart(x_labels: list[str], series: list[tuple[str, list[int], str]], ti
         for i, v in enumerate(values):
             cx, cy = left + step_x * i, y(v)
             out.append(f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="3.5" fill="{colour}"/>')
-            offset = -8 if s == 0 else 16
+            others = [o[1][i] for k, o in enumerate(series) if k != s and i < len(o[1])]
+            offset = -8 if not others or v > max(others) or (v == max(others) and s == 0) else 16
             out.append(f'<text x="{_n(cx)}" y="{_n(cy + offset)}" text-anchor="middle" '
                        f'font-size="11" fill="{colour}">{v}</text>')
         if values:

@@ -204,40 +204,25 @@ def _meta_columns(interviews: list[dict]) -> list[str]:
     return [c for c in preferred if c in present]
 
 
-def _share_word(k: int, n: int) -> str:
-    if n == 0 or k == 0:
-        return "No interviewee"
-    if k == n:
-        return "All interviewees" if n > 2 else ("Both interviewees" if n == 2 else "The interviewee")
-    if k == 1:
-        return "One interviewee"
-    if 2 * k > n:
-        return "Most interviewees"
-    if 2 * k == n:
-        return "Half of the interviewees"
-    return "A minority of interviewees"
-
-
 def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], total: int,
              children: list[dict]) -> str:
     """A plain-language summary a reader can check against the counts."""
     if not segs:
-        return f"No interviewee raised {code.name.lower()} in a coded segment."
-    text = (f"{_share_word(people, total)} ({people} of {total}) raised this in {segs} "
-            f"segment{'s' if segs != 1 else ''}.")
+        return "No interviewee raised it in a coded segment."
+    text = "" if people > 1 else "Only one interviewee raised it."
     per = {i: 0 for i in who}
     for seg_id in corpus.segments_for(codebook.descendants(code.id)):
         per[corpus.segments[seg_id]["interview_id"]] += 1
     most = max(per.items(), key=lambda kv: (kv[1], -corpus.order(kv[0])))
     if people > 1:
-        text += (f" It came up most often with {corpus.role(most[0])} ({most[0]}, "
+        text += (f"It came up most often with {corpus.role(most[0])} ({most[0]}, "
                  f"{most[1]} segment{'s' if most[1] != 1 else ''}).")
     spread = [c for c in children if c["interviewees"]]
     if spread:
         lead = max(spread, key=lambda c: (c["interviewees"], c["segments"]))
-        text += (f" Of its sub-codes, {lead['code'].name.lower()} was the most widespread "
+        text += (f"{' ' if text else ''}Of its sub-codes, “{lead['code'].name}” was the most widespread "
                  f"({lead['interviewees']} of {total} interviewees)")
-        silent = [c["code"].name.lower() for c in children if not c["interviewees"]]
+        silent = [f"“{c['code'].name}”" for c in children if not c["interviewees"]]
         text += f"; no one raised {', '.join(silent)}." if silent else "."
     return text
 
@@ -281,6 +266,9 @@ def write_atomic(path: Path, data: str | bytes):
         else:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a report is an ordinary file, not a private temp file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
