@@ -106,20 +106,22 @@ def bar_chart(rows: list[tuple[str, int, str]], total: int, title: str, desc: st
               ident: str = "bars", unit: str = "interviewees") -> Markup:
     """Horizontal bars, one per row ``(label, value, colour)``, on a scale of 0 to ``total``,
     each labelled "value of total"."""
-    label_w, bar_w, row_h = 250, 300, 24
+    label_w, bar_w, row_h = 340, 300, 24
     width = label_w + bar_w + 120
     height = row_h * len(rows) + 28
     out = _open(width, height, title, desc, ident)
     scale = bar_w / total if total else 0
     for i, (label, value, colour) in enumerate(rows):
         y = 6 + row_h * i
-        short = label if len(label) <= 40 else label[:39] + "…"
-        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" fill="{INK}">'
+        short = label if len(label) <= 50 else label[:49] + "…"
+        weight = "" if short.startswith("· ") else ' font-weight="bold"'
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" fill="{INK}"{weight}>'
                    f'{escape(short)}</text>')
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row_h - 8}" '
                    f'fill="#f0f0f0"/>')
+        opacity = ' fill-opacity="0.6"' if short.startswith("· ") else ""
         out.append(f'<rect x="{label_w}" y="{y + 3}" width="{_n(value * scale)}" '
-                   f'height="{row_h - 8}" fill="{escape(colour or CODE_COLOUR)}"/>')
+                   f'height="{row_h - 8}" fill="{escape(colour or CODE_COLOUR)}"{opacity}/>')
         out.append(f'<text x="{label_w + bar_w + 8}" y="{y + 15}" fill="{INK}">{value} of '
                    f'{total}</text>')
     out.append(f'<text x="{label_w}" y="{height - 6}" font-size="11" fill="#555">{escape(unit)}'

@@ -78,10 +78,14 @@ def build_context(project, agreement: dict | None = None) -> dict:
     sections = []
     for rq in codebook.research_questions:
         codes = [_code_section(corpus, codebook, code_id, n_quotes, total) for code_id in rq.codes]
-        chart = bar_chart([(c["code"].name, c["interviewees"], c["code"].color) for c in codes],
-                          total, f"{rq.id}: interviewees raising each code",
-                          "; ".join(f"{c['code'].name}: {c['interviewees']} of {total}"
-                                    for c in codes), ident=f"bars-{rq.id}")
+        bars = []
+        for c in codes:
+            bars.append((c["code"].name, c["interviewees"], c["code"].color))
+            bars += [(f"· {ch['code'].name}", ch["interviewees"], c["code"].color)
+                     for ch in c["children"]]
+        chart = bar_chart(bars, total, f"{rq.id}: interviewees raising each code and sub-code",
+                          "; ".join(f"{label.lstrip('· ')}: {n} of {total}"
+                                    for label, n, _ in bars), ident=f"bars-{rq.id}")
         sections.append({"rq": rq, "codes": codes, "chart": chart})
     emergent = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] is None]
     matrix = code_interview_matrix(corpus, codebook)

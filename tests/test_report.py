@@ -183,3 +183,17 @@ def test_report_cli_writes_word(coded_project):
     assert result.exit_code == 0, result.output
     assert (coded_project.reports_dir / "report.docx").exists()
     assert not (coded_project.reports_dir / "report.html").exists()
+
+
+def test_charts_are_labelled_escaped_and_deterministic():
+    from qualcx.charts import bar_chart, heat_colour, saturation_chart
+    steps = [{"interview": "I<1>", "codes": 3, "themes": 1}, {"interview": "I2", "codes": 5,
+                                                              "themes": 1}]
+    svg = str(saturation_chart(steps))
+    assert svg == str(saturation_chart(steps))
+    assert '<title id="saturation-t">' in svg and "<desc" in svg and 'role="img"' in svg
+    assert "I&lt;1&gt;" in svg and "<1>" not in svg
+    assert "after I2: 5 codes, 1 themes" in svg  # the data, readable without the picture
+    bars = str(bar_chart([("<b>x</b>", 2, "#123456"), ("· y", 0, "")], 4, "t", "d"))
+    assert "&lt;b&gt;x&lt;/b&gt;" in bars and ">2 of 4<" in bars and ">0 of 4<" in bars
+    assert heat_colour(0, 5) == "#ffffff" and heat_colour(5, 5) == "rgb(120,163,214)"
