@@ -119,6 +119,11 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "meta_columns": _meta_columns(corpus.interviews)}
 
 
+REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
+AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",
+                     "only_b", "neither", "n")
+
+
 def _last_run(store, settings: dict) -> dict:
     """Settings and package versions of the last coding run (what the report shows was done)."""
     row = store.db.execute("SELECT * FROM runs WHERE command = 'code' AND finished_at IS NOT NULL "
@@ -127,9 +132,9 @@ def _last_run(store, settings: dict) -> dict:
         return {"settings": dict(settings), "versions": {}, "recorded": False, "changed": []}
     recorded = json.loads(row["settings"])
     changed = sorted(k for k in recorded if k in settings and recorded[k] != settings[k]
-                     and k not in ("report_title", "quotes_per_code", "compare_by",
-                                   "saturation_window"))
-    return {"settings": {k: recorded.get(k, v) for k, v in settings.items()},
+                     and k not in REPORT_ONLY)
+    return {"settings": {k: v if k in REPORT_ONLY else recorded.get(k, v)
+                         for k, v in settings.items()},
             "versions": json.loads(row["versions"]), "recorded": True, "changed": changed}
 
 
@@ -138,8 +143,8 @@ def _agreement_view(agreement) -> list[dict] | None:
 
     Accepts ``{"pairs": [...]}``, a list of pairs, or a dict keyed by ``(coder_a, coder_b)`` or
     ``"a|b"``; in a pair the coders are read from ``a``/``b``, ``coder_a``/``coder_b`` or
-    ``human``/``machine``, the overall figures from ``overall`` and the per-code rows from
-    ``codes``, ``per_code`` or ``rows``.
+    ``human``/``machine``, the overall figures from ``overall`` (or the pair's own figure keys)
+    and the per-code rows from ``codes``, ``per_code`` or ``rows``.
     """
     if not agreement:
         return None
@@ -157,7 +162,8 @@ def _agreement_view(agreement) -> list[dict] | None:
         a = pair.get("a") or pair.get("coder_a") or pair.get("human") or ""
         b = pair.get("b") or pair.get("coder_b") or pair.get("machine") or ""
         rows = pair.get("codes") or pair.get("per_code") or pair.get("rows") or []
-        out.append({"a": a, "b": b, "overall": pair.get("overall") or {}, "codes": list(rows)})
+        overall = pair.get("overall") or {k: pair[k] for k in AGREEMENT_FIGURES if k in pair}
+        out.append({"a": a, "b": b, "overall": overall, "codes": list(rows)})
     return out or None
 
 
@@ -282,6 +288,15 @@ def write_atomic(path: Path, data: str | bytes):
 FORMATS = ("html", "md", "docx")
 
 
+def _stored_agreement(project):
+    """Agreement between the project's coders, when the agreement module is installed."""
+    try:
+        from .agree import agreement_summary
+    except ImportError:
+        return None
+    return agreement_summary(project)
+
+
 def write_report(project, formats: tuple[str, ...] = ("html", "md"),
                  agreement: dict | None = None) -> list[Path]:
     """Render the report into the project's ``reports/`` folder; returns the files written.
@@ -292,6 +307,8 @@ def write_report(project, formats: tuple[str, ...] = ("html", "md"),
         agreement: inter-coder agreement to show in the method section (see
             :func:`build_context`).
     """
+    if agreement is None:
+        agreement = _stored_agreement(project)
     context = build_context(project, agreement)
     env = environment(project.root / "templates")
     written = []

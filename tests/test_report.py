@@ -197,3 +197,20 @@ def test_charts_are_labelled_escaped_and_deterministic():
     bars = str(bar_chart([("<b>x</b>", 2, "#123456"), ("· y", 0, "")], 4, "t", "d"))
     assert "&lt;b&gt;x&lt;/b&gt;" in bars and ">2 of 4<" in bars and ">0 of 4<" in bars
     assert heat_colour(0, 5) == "#ffffff" and heat_colour(5, 5) == "rgb(120,163,214)"
+
+
+def test_agreement_figures_at_the_top_of_a_pair():
+    from qualcx.report import _agreement_view
+    view = _agreement_view([{"coder_a": "Ana", "coder_b": "qualcx", "kappa": 0.4, "n": 9,
+                             "rows": []}])
+    assert view == [{"a": "Ana", "b": "qualcx", "overall": {"kappa": 0.4, "n": 9}, "codes": []}]
+
+
+def test_write_report_reads_agreement_from_the_agree_module(coded_project, monkeypatch):
+    import sys
+    import types
+    fake = types.ModuleType("qualcx.agree")
+    fake.agreement_summary = lambda project: AGREEMENT
+    monkeypatch.setitem(sys.modules, "qualcx.agree", fake)
+    html_path, _ = write_report(coded_project)
+    assert "<caption>Ana and qualcx</caption>" in html_path.read_text()
