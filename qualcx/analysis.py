@@ -205,13 +205,13 @@ def cooccurrence(corpus: Corpus, codebook, code_ids: list[str] | None = None) ->
 
 
 def top_pairs(rows: list[dict], codebook, n: int = 10) -> list[dict]:
-    """The code pairs (neither an ancestor of the other) most often on the same segment."""
+    """The pairs of most specific codes (codes without sub-codes) most often on the same
+    segment; the co-occurrence of top-level codes is the matrix itself."""
+    leaves = [r for r in rows if not r["code"].children]
     pairs = []
-    for i, row in enumerate(rows):
-        for other in rows[i + 1:]:
+    for i, row in enumerate(leaves):
+        for other in leaves[i + 1:]:
             a, b = row["code"].id, other["code"].id
-            if a in codebook.ancestors(b) or b in codebook.ancestors(a):
-                continue
             if row["counts"][b]:
                 pairs.append({"a": row["code"], "b": other["code"], "segments": row["counts"][b]})
     pairs.sort(key=lambda p: (-p["segments"], p["a"].id, p["b"].id))

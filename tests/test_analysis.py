@@ -58,9 +58,8 @@ def test_cooccurrence_counts_segments_with_both_codes():
     got = {r["code"].id: r["counts"] for r in rows}
     assert got["churn"] == {"churn": 4, "churn.price": 3, "support": 2}
     assert got["churn.price"]["support"] == 1 and got["support"]["support"] == 4
-    pairs = top_pairs(rows, CODEBOOK)  # parent/child pairs are left out
-    assert [(p["a"].id, p["b"].id, p["segments"]) for p in pairs] == \
-        [("churn", "support", 2), ("churn.price", "support", 1)]
+    pairs = top_pairs(rows, CODEBOOK)  # only codes without sub-codes
+    assert [(p["a"].id, p["b"].id, p["segments"]) for p in pairs] == [("churn.price", "support", 1)]
 
 
 def test_comparison_by_department_counts_and_shares():
