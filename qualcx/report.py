@@ -13,6 +13,7 @@ from . import __version__
 from .analysis import (clean, code_interview_matrix, code_quotes, compare, cooccurrence,
                        default_compare_attribute, load_corpus, saturation,
                        theme_interview_matrix, theme_quotes, top_pairs)
+from .errors import SettingsError
 from .settings import _toml_value
 from .charts import bar_chart, heat_colour, saturation_chart
 
@@ -93,7 +94,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
     theme_matrix = theme_interview_matrix(corpus)
     top_level = [c.id for c in codebook.top_level]
     co_rows = cooccurrence(corpus, codebook)
-    attribute = settings.get("compare_by") or default_compare_attribute(corpus.interviews)
+    attribute = _compare_attribute(project, corpus)
     sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
     quoted = _quoted_segments(sections, emergent)
     return {"title": settings["report_title"] or codebook.name, "version": __version__,
@@ -122,6 +123,19 @@ def build_context(project, agreement: dict | None = None) -> dict:
 REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
 AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",
                      "only_b", "neither", "n")
+
+
+def _compare_attribute(project, corpus) -> str | None:
+    """The ``compare_by`` setting, checked against the metadata, or the default column."""
+    wanted = project.settings.get("compare_by")
+    if not wanted:
+        return default_compare_attribute(corpus.interviews)
+    columns = sorted({k for i in corpus.interviews for k in i["meta"]})
+    if wanted not in columns:
+        raise SettingsError(f"{project.root / 'qualcx.toml'}: compare_by names '{wanted}', which "
+                            f"is not a column of interviews/metadata.csv; use one of: "
+                            f"{', '.join(columns) or '(no metadata columns)'}")
+    return wanted
 
 
 def _last_run(store, settings: dict) -> dict:
@@ -209,7 +223,8 @@ def _transcripts(store, corpus, quoted: set[int]) -> list[dict]:
 
 
 def _meta_columns(interviews: list[dict]) -> list[str]:
-    preferred = ["department", "group", "country", "company", "date", "minutes"]
+    preferred = ["department", "group", "segment", "country", "company", "date", "minutes",
+                 "length", "duration"]
     present = {k for i in interviews for k in i["meta"] if k != "role"}
     return [c for c in preferred if c in present]
 

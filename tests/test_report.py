@@ -214,3 +214,23 @@ def test_write_report_reads_agreement_from_the_agree_module(coded_project, monke
     monkeypatch.setitem(sys.modules, "qualcx.agree", fake)
     html_path, _ = write_report(coded_project)
     assert "<caption>Ana and qualcx</caption>" in html_path.read_text()
+
+
+def test_compare_by_must_name_a_metadata_column(coded_project):
+    from qualcx.errors import SettingsError
+    coded_project.settings["compare_by"] = "region"
+    with pytest.raises(SettingsError, match=r"compare_by names 'region', which is not a column "
+                                            r"of interviews/metadata.csv; use one of: role"):
+        write_report(coded_project)
+    coded_project.settings["compare_by"] = "role"
+    html = write_report(coded_project)[0].read_text()
+    assert "Comparison by role" in html and "Account manager<br>" in html
+
+
+def test_report_of_an_uncoded_project(make_project, blank_nlp):
+    project = Project(make_project({"a.txt": EVIL}))
+    ingest(project, nlp=blank_nlp)
+    html_path, md_path, docx_path = write_report(project, ("html", "md", "docx"))
+    html = html_path.read_text()
+    assert "Raised by <b>0 of 1 interviewees</b> in <b>0 segments</b>" in html
+    assert "No human codes are stored" in html and "Too few interviews (1)" in html
