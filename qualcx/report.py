@@ -116,7 +116,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "saturation": sat, "saturation_chart": saturation_chart(sat["steps"]),
             "agreement": _agreement_view(agreement),
             "redacted": bool(settings.get("redact", False)),
-            "transcripts": _transcripts(project.store, corpus, quoted),
+            "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
 
@@ -181,19 +181,27 @@ def _agreement_view(agreement) -> list[dict] | None:
     return out or None
 
 
-def _quoted_segments(sections: list[dict], emergent: list[dict]) -> set[int]:
-    quoted = set()
+def _quoted_segments(sections: list[dict], emergent: list[dict]) -> dict[int, list[dict]]:
+    """Where each quoted segment is quoted: segment id -> [{"label", "anchor"}]."""
+    quoted: dict[int, list[dict]] = {}
+
+    def add(quotes, label, anchor):
+        for q in quotes:
+            places = quoted.setdefault(q.segment_id, [])
+            if not any(p["anchor"] == anchor for p in places):
+                places.append({"label": label, "anchor": anchor})
+
     for s in sections:
         for c in s["codes"]:
-            quoted.update(q.segment_id for q in c["quotes"])
             for t in c["subthemes"]:
-                quoted.update(q.segment_id for q in t["quotes"])
+                add(t["quotes"], f"{c['code'].name}: {t['label']}", f"theme-{t['key']}")
+            add(c["quotes"], c["code"].name, f"code-{c['code'].id}")
     for t in emergent:
-        quoted.update(q.segment_id for q in t["quotes"])
+        add(t["quotes"], f"Emergent: {t['label']}", f"theme-{t['key']}")
     return quoted
 
 
-def _transcripts(store, corpus, quoted: set[int]) -> list[dict]:
+def _transcripts(store, corpus, quoted: dict[int, list[dict]]) -> list[dict]:
     """Each interview's turns, respondent turns split into pieces so quoted segments can be
     highlighted and linked: ``[{"interview", "turns": [{"speaker", "role", "pieces": [(text,
     segment id or None)]}]}]``."""

@@ -169,6 +169,12 @@ def test_html_report_loads_cleanly_in_chromium(coded_project, browser, tmp_path)
     assert "<script>alert(1)</script>" in body and "onerror=alert(2)" in body
     assert browser.evaluate("document.querySelectorAll('main script, main img').length") == 0
     assert browser.evaluate("document.querySelectorAll('svg.chart title').length") >= 2
+    # every in-page link (quote -> transcript, transcript -> quote, contents) has its target
+    broken = browser.evaluate("[...document.querySelectorAll('a[href^=\"#\"]')]"
+                              ".map(a => a.getAttribute('href').slice(1))"
+                              ".filter(id => !document.getElementById(id))")
+    assert broken == []
+    assert browser.evaluate("document.querySelectorAll('a.src').length") >= 4
     shot = Path(os.environ.get("QUALCX_SCREENSHOT_DIR", tmp_path)) / "report.png"
     browser.screenshot(shot)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
