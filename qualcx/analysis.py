@@ -153,3 +153,234 @@ def code_interview_matrix(corpus: Corpus, codebook) -> list[dict]:
                      "total": sum(counts.values()),
                      "interviewees": sum(1 for v in counts.values() if v)})
     return rows
+
+
+# -- matrices, comparison and saturation ----------------------------------------------------
+#
+# Every count below is a count of distinct respondent segments (or of interviews holding at
+# least one such segment). A segment counts for a code when the code itself or any of its
+# descendants is applied to it, by any coder: exactly the rows of ``qualcx export --table
+# codings`` whose ``code`` is the code or one of its descendants, de-duplicated by
+# (interview, segment).
+
+DATE_KEYS = ("date", "interview_date")
+SKIP_COMPARE = {"id", "file", "role", "name", "date", "interview_date", "minutes", "length",
+                "words"}
+PREFERRED_COMPARE = ("department", "group", "segment", "customer_segment", "team", "country",
+                     "company", "region")
+MAX_GROUPS = 8
+
+
+def segment_code_sets(corpus: Corpus, codebook) -> dict[int, set[str]]:
+    """Each segment's codes, with every applied code's ancestors added (a child implies its
+    parent); codes the codebook does not know are left out."""
+    out = {}
+    for seg_id, codes in corpus.codes_by_segment.items():
+        known = {c for c in codes if c in codebook.codes}
+        for code_id in list(known):
+            known.update(codebook.ancestors(code_id))
+        if known:
+            out[seg_id] = known
+    return out
+
+
+def cooccurrence(corpus: Corpus, codebook, code_ids: list[str] | None = None) -> list[dict]:
+    """Segments coded with both codes (each counting its descendants), for every pair.
+
+    Returns one row per code: ``{"code", "counts": {other code id: segments}}``; the diagonal
+    holds the code's own segment count.
+    """
+    sets = segment_code_sets(corpus, codebook)
+    ids = list(code_ids) if code_ids is not None else list(codebook.codes)
+    rows = []
+    for a in ids:
+        counts = {b: 0 for b in ids}
+        for codes in sets.values():
+            if a in codes:
+                for b in ids:
+                    if b in codes:
+                        counts[b] += 1
+        rows.append({"code": codebook.codes[a], "counts": counts})
+    return rows
+
+
+def top_pairs(rows: list[dict], codebook, n: int = 10) -> list[dict]:
+    """The pairs of most specific codes (codes without sub-codes) most often on the same
+    segment; the co-occurrence of top-level codes is the matrix itself."""
+    leaves = [r for r in rows if not r["code"].children]
+    pairs = []
+    for i, row in enumerate(leaves):
+        for other in leaves[i + 1:]:
+            a, b = row["code"].id, other["code"].id
+            if row["counts"][b]:
+                pairs.append({"a": row["code"], "b": other["code"], "segments": row["counts"][b]})
+    pairs.sort(key=lambda p: (-p["segments"], p["a"].id, p["b"].id))
+    return pairs[:n]
+
+
+def _groups(interviews: list[dict], attribute: str) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for row in interviews:
+        value = str(row["meta"].get(attribute, "") or "").strip() or "(not given)"
+        groups.setdefault(value, []).append(row["id"])
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] == "(not given)", kv[0].lower())))
+
+
+def default_compare_attribute(interviews: list[dict]) -> str | None:
+    """The first metadata column that splits the interviews into 2 to 8 groups, at least one
+    of them with two or more interviews (department before country before the rest)."""
+    keys = sorted({k for row in interviews for k in row["meta"]} - SKIP_COMPARE)
+    ordered = [k for k in PREFERRED_COMPARE if k in keys] + \
+        [k for k in keys if k not in PREFERRED_COMPARE]
+    for key in ordered:
+        groups = _groups(interviews, key)
+        if 2 <= len(groups) <= MAX_GROUPS and len(groups) < len(interviews):
+            return key
+    return None
+
+
+def compare(corpus: Corpus, codebook, attribute: str | None) -> dict | None:
+    """Prevalence of every code per group of interviews sharing a metadata value.
+
+    Returns ``{"attribute", "groups": [{"name", "interviews", "segments"}], "rows": [{"code",
+    "depth", "cells": [{"interviewees", "of", "share", "segments", "segment_share"}]}]}``, cells
+    in group order; None when there is no attribute to compare by.
+    """
+    if not attribute:
+        return None
+    groups = _groups(corpus.interviews, attribute)
+    seg_total = {g: 0 for g in groups}
+    group_of = {i: g for g, ids in groups.items() for i in ids}
+    for seg in corpus.segments.values():
+        seg_total[group_of[seg["interview_id"]]] += 1
+    sets = segment_code_sets(corpus, codebook)
+    rows = []
+    for code in codebook.codes.values():
+        people: dict[str, set[str]] = {g: set() for g in groups}
+        segs = {g: 0 for g in groups}
+        for seg_id, codes in sets.items():
+            if code.id in codes:
+                who = corpus.segments[seg_id]["interview_id"]
+                people[group_of[who]].add(who)
+                segs[group_of[who]] += 1
+        cells = [{"interviewees": len(people[g]), "of": len(ids),
+                  "share": len(people[g]) / len(ids), "segments": segs[g],
+                  "segment_share": segs[g] / seg_total[g] if seg_total[g] else 0.0}
+                 for g, ids in groups.items()]
+        rows.append({"code": code, "depth": len(codebook.ancestors(code.id)), "cells": cells})
+    return {"attribute": attribute,
+            "groups": [{"name": g, "interviews": ids, "segments": seg_total[g]}
+                       for g, ids in groups.items()],
+            "rows": rows}
+
+
+def theme_interview_matrix(corpus: Corpus) -> list[dict]:
+    """Rows per theme: its member segments per interview."""
+    rows = []
+    for theme in corpus.themes:
+        counts = {i["id"]: 0 for i in corpus.interviews}
+        for seg_id, _ in theme["members"]:
+            if seg_id in corpus.segments:
+                counts[corpus.segments[seg_id]["interview_id"]] += 1
+        rows.append({"theme": theme, "counts": counts, "total": sum(counts.values()),
+                     "interviewees": sum(1 for v in counts.values() if v)})
+    return rows
+
+
+def _date_of(meta: dict):
+    import datetime as dt
+    for key in DATE_KEYS:
+        value = str(meta.get(key, "") or "").strip()
+        if value:
+            try:
+                return dt.date.fromisoformat(value[:10])
+            except ValueError:
+                return None
+    return None
+
+
+def interview_order(interviews: list[dict]) -> tuple[list[dict], str]:
+    """Interviews in date order when a date column exists (undated ones last, in file order),
+    else in file order; and which order was used ("date" or "file")."""
+    dates = [_date_of(i["meta"]) for i in interviews]
+    if not any(dates):
+        return list(interviews), "file"
+    keyed = sorted(zip(dates, interviews),
+                   key=lambda p: (p[0] is None, p[0].toordinal() if p[0] else 0, p[1]["n"]))
+    return [i for _, i in keyed], "date"
+
+
+NUMBER_WORDS = {1: "interview", 2: "two interviews", 3: "three interviews", 4: "four interviews"}
+
+
+def saturation(corpus: Corpus, codebook, window: int = 2) -> dict:
+    """Cumulative distinct codes and themes as interviews are added, and a plain verdict.
+
+    The rule: saturation is claimed when the last ``window`` interviews added no code and no
+    theme that earlier interviews had not already raised. A code counts in an interview when
+    any of its segments carries it or one of its descendants; a theme when any of its segments
+    comes from the interview.
+
+    Returns ``{"order", "window", "steps": [{"interview", "role", "new_codes", "new_themes",
+    "codes", "themes"}], "reached": bool | None, "statement": str}``; ``reached`` is None
+    when there are too few interviews to judge.
+    """
+    sets = segment_code_sets(corpus, codebook)
+    per_interview: dict[str, tuple[set[str], set[str]]] = {
+        i["id"]: (set(), set()) for i in corpus.interviews}
+    for seg_id, codes in sets.items():
+        per_interview[corpus.segments[seg_id]["interview_id"]][0].update(codes)
+    for theme in corpus.themes:
+        for seg_id, _ in theme["members"]:
+            if seg_id in corpus.segments:
+                per_interview[corpus.segments[seg_id]["interview_id"]][1].add(theme["key"])
+    ordered, order = interview_order(corpus.interviews)
+    seen_codes: set[str] = set()
+    seen_themes: set[str] = set()
+    steps = []
+    code_rank = {c: n for n, c in enumerate(codebook.codes)}
+    for row in ordered:
+        codes, themes = per_interview[row["id"]]
+        new_codes = sorted(codes - seen_codes, key=code_rank.get)
+        new_themes = sorted(themes - seen_themes)
+        seen_codes |= codes
+        seen_themes |= themes
+        steps.append({"interview": row["id"], "role": row["role"], "new_codes": new_codes,
+                      "new_themes": new_themes, "codes": len(seen_codes),
+                      "themes": len(seen_themes)})
+    reached, statement = _saturation_verdict(steps, window, codebook)
+    return {"order": order, "window": window, "steps": steps, "reached": reached,
+            "statement": statement}
+
+
+def _saturation_verdict(steps: list[dict], window: int, codebook) -> tuple[bool | None, str]:
+    n = len(steps)
+    what = NUMBER_WORDS.get(window, f"{window} interviews")
+    if n <= window:
+        return None, (f"Too few interviews ({n}) to judge saturation: the rule needs more than "
+                      f"{window} so that the last {what} can be compared with those before.")
+    tail = steps[-window:]
+    names = ", ".join(s["interview"] for s in tail)
+    if not any(s["new_codes"] or s["new_themes"] for s in tail):
+        last_new = max((k for k, s in enumerate(steps) if s["new_codes"] or s["new_themes"]),
+                       default=0)
+        return True, (f"The last {what if window > 1 else 'interview'} ({names}) added no new "
+                      f"code or theme: all {steps[-1]['codes']} codes (of {len(codebook.codes)} in the "
+                      f"codebook) and "
+                      f"{steps[-1]['themes']} themes found had appeared by interview "
+                      f"{steps[last_new]['interview']} ({last_new + 1} of {n}). By this rule "
+                      "the interviews reached saturation for this codebook and these themes.")
+    added = []
+    for s in tail:
+        parts = []
+        if s["new_codes"]:
+            parts.append(f"{len(s['new_codes'])} new code{'s' if len(s['new_codes']) != 1 else ''}"
+                         f" ({', '.join(codebook.codes[c].name for c in s['new_codes'])})")
+        if s["new_themes"]:
+            parts.append(f"{len(s['new_themes'])} new theme"
+                         f"{'s' if len(s['new_themes']) != 1 else ''}")
+        if parts:
+            added.append(f"{s['interview']} added {' and '.join(parts)}")
+    return False, (f"The last {what if window > 1 else 'interview'} ({names}) still added something "
+                   f"new: {'; '.join(added)}. Saturation is not shown; further interviews may "
+                   "raise more.")

@@ -172,15 +172,15 @@ def themes(state):
 
 
 @cli.command()
-@click.option("--format", "formats", type=click.Choice(["html", "md"]), multiple=True,
-              help="Format to write (repeatable; default: html and md).")
+@click.option("--format", "formats", type=click.Choice(["html", "md", "docx"]), multiple=True,
+              help="Format to write (repeatable; default: html and md; docx is a Word file).")
 @pass_state
 def report(state, formats):
-    """Write the thematic-analysis report into reports/.
+    """Write the thematic-analysis report into reports/ (report.html, .md or .docx).
 
     Example:
 
-        qualcx -p my-study report --format html
+        qualcx -p my-study report --format html --format docx
     """
     from . import pipeline
     for path in pipeline.report(state.project, tuple(formats) or ("html", "md")):
@@ -216,21 +216,28 @@ def run(state):
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
-              help="File format.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True,
+              help="File format; xlsx writes codings, themes and the matrices as sheets of one "
+                   "workbook.")
 @click.option("--table", type=click.Choice(["codings", "themes"]), default="codings",
               show_default=True, help="What to export.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: reports/<table>.csv).")
+              help="File to write (default: reports/<table>.csv, or reports/qualcx.xlsx).")
 @pass_state
 def export(state, fmt, table, output):
-    """Export codings (one row per segment and code) or themes as CSV.
+    """Export codings (one row per segment and code) or themes as CSV, or everything as xlsx.
 
     Example:
 
         qualcx -p my-study export --format csv -o codings.csv
     """
     from .export import export as export_table
+    from .export import export_xlsx
+    if fmt == "xlsx":
+        path, sheets = export_xlsx(state.project, Path(output) if output else None)
+        click.echo(f"Wrote {len(sheets)} sheets ({', '.join(sheets)}) to {path}")
+        return
     path, n = export_table(state.project, table, Path(output) if output else None)
     click.echo(f"Wrote {n} rows to {path}")
 

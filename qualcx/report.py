@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -9,7 +10,12 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .analysis import (clean, code_interview_matrix, code_quotes, load_corpus, theme_quotes)
+from .analysis import (clean, code_interview_matrix, code_quotes, compare, cooccurrence,
+                       default_compare_attribute, load_corpus, saturation,
+                       theme_interview_matrix, theme_quotes, top_pairs)
+from .errors import SettingsError
+from .settings import _toml_value
+from .charts import bar_chart, heat_colour, saturation_chart
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -24,6 +30,9 @@ def environment(project_templates: Path | None = None) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = _md_escape
     env.filters["heat"] = _heat
+    env.filters["num"] = _num
+    env.filters["pct"] = _pct
+    env.filters["toml"] = _toml_value
     return env
 
 
@@ -36,45 +45,219 @@ def _md_escape(text: str) -> str:
 
 
 def _heat(count: int, top: int) -> str:
-    """A background colour for a matrix cell: white for 0, deeper blue for more."""
-    if not count or not top:
-        return "#ffffff"
-    share = count / top
-    light = int(235 - 150 * share)
-    return f"rgb({light}, {min(255, light + 12)}, 255)"
+    return heat_colour(count, top)
 
 
-def build_context(project) -> dict:
-    """Everything the templates show, computed from the store."""
+def _num(value, digits: int = 2) -> str:
+    """A figure for a table: fixed decimals, a dash when missing."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def build_context(project, agreement: dict | None = None) -> dict:
+    """Everything the templates show, computed from the store.
+
+    Args:
+        project: the :class:`~qualcx.project.Project`.
+        agreement: inter-coder agreement as returned by ``qualcx.agree.agreement_summary``
+            (None when there are no human codes); shown in the method section.
+    """
     from .project import now_iso
     codebook = project.codebook
     settings = project.settings
     corpus = load_corpus(project.store)
+    run = _last_run(project.store, settings)
     n_quotes = int(settings["quotes_per_code"])
     total = len(corpus.interviews)
     sections = []
     for rq in codebook.research_questions:
-        codes = []
-        for code_id in rq.codes:
-            codes.append(_code_section(corpus, codebook, code_id, n_quotes, total))
-        sections.append({"rq": rq, "codes": codes})
+        codes = [_code_section(corpus, codebook, code_id, n_quotes, total) for code_id in rq.codes]
+        bars = []
+        for c in codes:
+            bars.append((c["code"].name, c["interviewees"], c["code"].color))
+            bars += [(f"· {ch['code'].name}", ch["interviewees"], c["code"].color)
+                     for ch in c["children"]]
+        chart = bar_chart(bars, total, f"{rq.id}: interviewees raising each code and sub-code",
+                          "; ".join(f"{label.lstrip('· ')}: {n} of {total}"
+                                    for label, n, _ in bars), ident=f"bars-{rq.id}")
+        sections.append({"rq": rq, "codes": codes, "chart": chart})
     emergent = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] is None]
     matrix = code_interview_matrix(corpus, codebook)
     top = max((c for row in matrix for c in row["counts"].values()), default=0)
+    theme_matrix = theme_interview_matrix(corpus)
+    top_level = [c.id for c in codebook.top_level]
+    co_rows = cooccurrence(corpus, codebook)
+    attribute = _compare_attribute(project, corpus)
+    sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
+    quoted = _quoted_segments(sections, emergent)
     return {"title": settings["report_title"] or codebook.name, "version": __version__,
             "date": now_iso()[:10], "project": project.root.name, "codebook": codebook,
-            "settings": settings, "interviews": corpus.interviews, "total": total,
+            "settings": settings, "run": run, "interviews": corpus.interviews, "total": total,
             "segments": len(corpus.segments),
             "coded_segments": sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s)),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
-            "matrix": matrix, "matrix_top": top,
+            "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
+            "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
+                                    default=0),
+            "cooccurrence": [r for r in co_rows if r["code"].id in top_level],
+            "cooccurrence_ids": top_level,
+            "cooccurrence_top": max((r["counts"][b] for r in co_rows for b in top_level
+                                     if r["code"].id != b and r["code"].id in top_level),
+                                    default=0),
+            "pairs": top_pairs(co_rows, codebook),
+            "comparison": compare(corpus, codebook, attribute),
+            "saturation": sat, "saturation_chart": saturation_chart(sat["steps"]),
+            "agreement": _agreement_view(agreement),
+            "redacted": bool(settings.get("redact", False)),
+            "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
 
+REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
+AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",
+                     "only_b", "neither", "n")
+
+
+def _compare_attribute(project, corpus) -> str | None:
+    """The ``compare_by`` setting, checked against the metadata, or the default column."""
+    wanted = project.settings.get("compare_by")
+    if not wanted:
+        return default_compare_attribute(corpus.interviews)
+    columns = sorted({k for i in corpus.interviews for k in i["meta"]})
+    if wanted not in columns:
+        raise SettingsError(f"{project.root / 'qualcx.toml'}: compare_by names '{wanted}', which "
+                            f"is not a column of interviews/metadata.csv; use one of: "
+                            f"{', '.join(columns) or '(no metadata columns)'}")
+    return wanted
+
+
+def _last_run(store, settings: dict) -> dict:
+    """Settings and package versions of the last coding run (what the report shows was done)."""
+    row = store.db.execute("SELECT * FROM runs WHERE command = 'code' AND finished_at IS NOT NULL "
+                           "ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return {"settings": dict(settings), "versions": {}, "recorded": False, "changed": []}
+    recorded = json.loads(row["settings"])
+    changed = sorted(k for k in recorded if k in settings and recorded[k] != settings[k]
+                     and k not in REPORT_ONLY)
+    return {"settings": {k: v if k in REPORT_ONLY else recorded.get(k, v)
+                         for k, v in settings.items()},
+            "versions": json.loads(row["versions"]), "recorded": True, "changed": changed}
+
+
+def _agreement_view(agreement) -> list[dict] | None:
+    """Normalise an agreement summary into ``[{"a", "b", "overall", "codes"}]`` for templates.
+
+    Accepts ``{"pairs": [...]}``, a list of pairs, or a dict keyed by ``(coder_a, coder_b)`` or
+    ``"a|b"``; in a pair the coders are read from ``a``/``b``, ``coder_a``/``coder_b`` or
+    ``human``/``machine``, the overall figures from ``overall`` (or the pair's own figure keys)
+    and the per-code rows from ``codes``, ``per_code`` or ``rows``.
+    """
+    if not agreement:
+        return None
+    if isinstance(agreement, dict) and "pairs" in agreement:
+        pairs = list(agreement["pairs"])
+    elif isinstance(agreement, list):
+        pairs = list(agreement)
+    else:
+        pairs = []
+        for key, value in agreement.items():
+            a, b = key if isinstance(key, tuple) else (str(key).split("|") + [""])[:2]
+            pairs.append({"a": a, "b": b, **value})
+    out = []
+    for pair in pairs:
+        a = pair.get("a") or pair.get("coder_a") or pair.get("human") or ""
+        b = pair.get("b") or pair.get("coder_b") or pair.get("machine") or ""
+        rows = pair.get("codes") or pair.get("per_code") or pair.get("rows") or []
+        overall = pair.get("overall") or {k: pair[k] for k in AGREEMENT_FIGURES if k in pair}
+        out.append({"a": a, "b": b, "overall": overall, "codes": list(rows)})
+    return out or None
+
+
+def _quoted_segments(sections: list[dict], emergent: list[dict]) -> dict[int, list[dict]]:
+    """Where each quoted segment is quoted: segment id -> [{"label", "anchor"}]."""
+    quoted: dict[int, list[dict]] = {}
+
+    def add(quotes, label, anchor):
+        for q in quotes:
+            places = quoted.setdefault(q.segment_id, [])
+            if not any(p["anchor"] == anchor for p in places):
+                places.append({"label": label, "anchor": anchor})
+
+    for s in sections:
+        for c in s["codes"]:
+            for t in c["subthemes"]:
+                add(t["quotes"], f"{c['code'].name}: {t['label']}", f"theme-{t['key']}")
+            add(c["quotes"], c["code"].name, f"code-{c['code'].id}")
+    for t in emergent:
+        add(t["quotes"], f"Emergent: {t['label']}", f"theme-{t['key']}")
+    return quoted
+
+
+def _transcripts(store, corpus, quoted: dict[int, list[dict]]) -> list[dict]:
+    """Each interview's turns, respondent turns split into pieces so quoted segments can be
+    highlighted and linked: ``[{"interview", "turns": [{"speaker", "role", "pieces": [(text,
+    segment id or None)]}]}]``."""
+    by_turn: dict[int, list[dict]] = {}
+    for seg in corpus.segments.values():
+        if seg["id"] in quoted:
+            by_turn.setdefault(seg["turn_id"], []).append(seg)
+    out = []
+    for row in corpus.interviews:
+        text = store.db.execute("SELECT text FROM interviews WHERE id = ?",
+                                (row["id"],)).fetchone()[0]
+        turns = []
+        for turn in store.db.execute('SELECT id, speaker, role, start, "end" FROM turns '
+                                     "WHERE interview_id = ? ORDER BY idx", (row["id"],)):
+            pieces, at = [], turn["start"]
+            for seg in sorted(by_turn.get(turn["id"], []), key=lambda s: s["start"]):
+                if seg["start"] > at:
+                    pieces.append((text[at:seg["start"]], None))
+                pieces.append((text[seg["start"]:seg["end"]], seg["id"]))
+                at = seg["end"]
+            if at < turn["end"]:
+                pieces.append((text[at:turn["end"]], None))
+            turns.append({"speaker": turn["speaker"], "role": turn["role"],
+                          "pieces": [(clean(p), sid) for p, sid in pieces if p.strip()]})
+        out.append({"interview": row, "turns": turns})
+    return out
+
+
 def _meta_columns(interviews: list[dict]) -> list[str]:
-    preferred = ["department", "group", "country", "company", "date", "minutes"]
+    preferred = ["department", "group", "segment", "country", "company", "date", "minutes",
+                 "length", "duration"]
     present = {k for i in interviews for k in i["meta"] if k != "role"}
     return [c for c in preferred if c in present]
+
+
+def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], total: int,
+             children: list[dict]) -> str:
+    """A plain-language summary a reader can check against the counts."""
+    if not segs:
+        return "No interviewee raised it in a coded segment."
+    text = "" if people > 1 else "Only one interviewee raised it."
+    per = {i: 0 for i in who}
+    for seg_id in corpus.segments_for(codebook.descendants(code.id)):
+        per[corpus.segments[seg_id]["interview_id"]] += 1
+    most = max(per.items(), key=lambda kv: (kv[1], -corpus.order(kv[0])))
+    if people > 1:
+        text += (f"It came up most often with {corpus.role(most[0])} ({most[0]}, "
+                 f"{most[1]} segment{'s' if most[1] != 1 else ''}).")
+    spread = [c for c in children if c["interviewees"]]
+    if spread:
+        lead = max(spread, key=lambda c: (c["interviewees"], c["segments"]))
+        text += (f"{' ' if text else ''}Of its sub-codes, “{lead['code'].name}” was the most widespread "
+                 f"({lead['interviewees']} of {total} interviewees)")
+        silent = [f"“{c['code'].name}”" for c in children if not c["interviewees"]]
+        text += f"; no one raised {', '.join(silent)}." if silent else "."
+    return text
 
 
 def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> dict:
@@ -86,14 +269,15 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
         c_people, c_segs, _ = corpus.prevalence(codebook.descendants(child))
         children.append({"code": codebook.codes[child], "interviewees": c_people,
                          "segments": c_segs})
-    subthemes = [_theme_view(corpus, t, 2) for t in corpus.themes if t["parent_code"] == code_id]
+    subthemes = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] == code_id]
     shown = {q.segment_id for t in subthemes for q in t["quotes"]}
     quotes = code_quotes(corpus, ids, n_quotes, exclude=shown)
     if len(quotes) < 2:
         quotes = code_quotes(corpus, ids, n_quotes)
     missing = [i for i in corpus.interviews if i["id"] not in who]
     return {"code": code, "interviewees": people, "segments": segs, "total": total,
-            "children": children, "quotes": quotes, "subthemes": subthemes, "missing": missing}
+            "children": children, "quotes": quotes, "subthemes": subthemes, "missing": missing,
+            "summary": _summary(corpus, codebook, code, people, segs, who, total, children)}
 
 
 def _theme_view(corpus, theme: dict, n: int) -> dict:
@@ -104,27 +288,59 @@ def _theme_view(corpus, theme: dict, n: int) -> dict:
             "quotes": theme_quotes(corpus, theme, n)}
 
 
-def write_atomic(path: Path, text: str):
-    """Write ``text`` to ``path`` so a crash never leaves a half-written file in its place."""
+def write_atomic(path: Path, data: str | bytes):
+    """Write text or bytes to ``path`` so a crash never leaves a half-written file in its place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a report is an ordinary file, not a private temp file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_report(project, formats: tuple[str, ...] = ("html", "md")) -> list[Path]:
-    """Render the report into the project's ``reports/`` folder; returns the files written."""
-    context = build_context(project)
+FORMATS = ("html", "md", "docx")
+
+
+def _stored_agreement(project):
+    """Agreement between the project's coders, when the agreement module is installed."""
+    try:
+        from .agree import agreement_summary
+    except ImportError:
+        return None
+    return agreement_summary(project)
+
+
+def write_report(project, formats: tuple[str, ...] = ("html", "md"),
+                 agreement: dict | None = None) -> list[Path]:
+    """Render the report into the project's ``reports/`` folder; returns the files written.
+
+    Args:
+        project: the project.
+        formats: any of ``html``, ``md`` and ``docx``.
+        agreement: inter-coder agreement to show in the method section (see
+            :func:`build_context`).
+    """
+    if agreement is None:
+        agreement = _stored_agreement(project)
+    context = build_context(project, agreement)
     env = environment(project.root / "templates")
     written = []
     for fmt in formats:
-        text = env.get_template(f"report.{fmt}.j2").render(**context)
         path = project.reports_dir / f"report.{fmt}"
-        write_atomic(path, text)
+        if fmt == "docx":
+            from .docx_report import render_docx
+            write_atomic(path, render_docx(context))
+        else:
+            write_atomic(path, env.get_template(f"report.{fmt}.j2").render(**context))
         written.append(path)
     return written

@@ -43,6 +43,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 32, "sentences per embedding batch"),
     Setting("quotes_per_code", 3, "quotes shown per code in the report"),
     Setting("report_title", "", "report title (default: the codebook's name)"),
+    Setting("compare_by", "",
+            "metadata column whose groups the report compares (default: the first column, "
+            "department before country, that splits the interviews into 2 to 8 groups)"),
+    Setting("saturation_window", 2,
+            "saturation is claimed when this many last interviews added no new code or theme"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -125,3 +125,38 @@ def real_nlp():
 def real_sentence_model():
     from qualcx.nlp import load_sentence_model
     return load_sentence_model("all-MiniLM-L6-v2")
+
+
+# -- a coded project with markup in its transcripts, for the report tests -------------------
+
+EVIL = """\
+Interviewer: Why do they leave?
+
+Rita: The price increase made them cancel <script>alert(1)</script> and that hurt | a lot.
+
+Interviewer: What else?
+
+Rita: Support <img src=x onerror=alert(2)> answered every ticket within two hours for them.
+"""
+
+
+@pytest.fixture
+def coded_project(make_project, blank_nlp, hash_embedder, monkeypatch):
+    from qualcx.nlp import Embedder
+    from qualcx.project import Project
+    from qualcx.themes import themes_project
+    from qualcx.transcribe import ingest
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    root = make_project({"a.txt": EVIL, "b.txt": EVIL.replace("Rita", "Olli")},
+                        metadata="file,role\na.txt,Account manager\nb.txt,Support lead\n")
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    with project.store.transaction() as db:
+        for seg in db.execute("SELECT * FROM segments").fetchall():
+            code = "churn.price" if "price" in seg["text"] else "support"
+            db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                       "coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, ?, 'Ana', 0, "
+                       "NULL, 'now')", (seg["id"], seg["interview_id"], seg["start"], seg["end"],
+                                        seg["text"], code))
+    themes_project(project, Embedder("hash", project.store, model=hash_embedder))
+    return project

@@ -3,6 +3,7 @@ import io
 import re
 
 import pytest
+from conftest import EVIL
 
 from qualcx.export import CODINGS_COLUMNS, codings_rows, export
 from qualcx.nlp import Embedder
@@ -11,40 +12,15 @@ from qualcx.report import write_atomic, write_report
 from qualcx.themes import themes_project
 from qualcx.transcribe import ingest
 
-EVIL = """\
-Interviewer: Why do they leave?
-
-Rita: The price increase made them cancel <script>alert(1)</script> and that hurt | a lot.
-
-Interviewer: What else?
-
-Rita: Support <img src=x onerror=alert(2)> answered every ticket within two hours for them.
-"""
-
-
-@pytest.fixture
-def coded_project(make_project, blank_nlp, hash_embedder, monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    root = make_project({"a.txt": EVIL, "b.txt": EVIL.replace("Rita", "Olli")},
-                        metadata="file,role\na.txt,Account manager\nb.txt,Support lead\n")
-    project = Project(root)
-    ingest(project, nlp=blank_nlp)
-    with project.store.transaction() as db:
-        for seg in db.execute("SELECT * FROM segments").fetchall():
-            code = "churn.price" if "price" in seg["text"] else "support"
-            db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
-                       "coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, ?, 'Ana', 0, "
-                       "NULL, 'now')", (seg["id"], seg["interview_id"], seg["start"], seg["end"],
-                                        seg["text"], code))
-    themes_project(project, Embedder("hash", project.store, model=hash_embedder))
-    return project
-
-
 def test_report_structure_and_attribution(coded_project):
     html_path, md_path = write_report(coded_project)
     html = html_path.read_text()
     assert 'id="rq-RQ1"' in html and 'id="code-churn"' in html and 'id="code-support"' in html
-    quotes = re.findall(r"<blockquote>.*?<cite>(.*?)</cite></blockquote>", html, re.S)
+    quotes = re.findall(r"<blockquote>.*?<cite>(.*?) <a class=\"src\" href=\"#seg-(\d+)\">",
+                        html, re.S)
+    for _, seg in quotes:  # every quote links to its highlighted place in the transcript
+        assert f'<mark id="seg-{seg}">' in html
+    quotes = [q for q, _ in quotes]
     assert "Account manager, a" in quotes and "Support lead, b" in quotes
     assert "Raised by <b>2 of 2 interviewees</b> in <b>2 segments</b>" in html
     md = md_path.read_text()
@@ -97,3 +73,164 @@ def test_uncoded_segments_get_one_row_with_empty_code(make_project, blank_nlp):
     ingest(project, nlp=blank_nlp)
     rows = codings_rows(project)
     assert len(rows) == 2 and {r["code"] for r in rows} == {""}
+
+
+def _docx_text(path) -> str:
+    import docx
+    doc = docx.Document(str(path))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def test_word_report_shows_markup_as_text(coded_project):
+    import zipfile
+    (path,) = write_report(coded_project, ("docx",))
+    text = _docx_text(path)
+    assert "<script>alert(1)</script>" in text and "onerror=alert(2)" in text
+    xml = zipfile.ZipFile(path).read("word/document.xml").decode()
+    assert "<script" not in xml and "&lt;script&gt;alert(1)&lt;/script&gt;" in xml
+
+
+def test_word_report_structure_and_quotes(coded_project):
+    import docx
+    (path,) = write_report(coded_project, ("docx",))
+    doc = docx.Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:2] == ["Interviewees", "Method"]
+    assert "RQ1: Why do customers leave?" in headings and "Saturation" in headings
+    quotes = [p.text for p in doc.paragraphs if p.style.name == "Quote"]
+    assert "— Account manager, a" in quotes and "— Support lead, b" in quotes
+    assert any(q.startswith("“The price increase made them cancel") for q in quotes)
+    assert len(doc.tables) >= 5  # interviewees, codes, matrices, saturation
+    assert doc.core_properties.created.year == 2023
+
+
+def test_all_formats_are_byte_identical_with_a_fixed_date(coded_project):
+    formats = ("html", "md", "docx")
+    first = [p.read_bytes() for p in write_report(coded_project, formats)]
+    second = [p.read_bytes() for p in write_report(coded_project, formats)]
+    assert first == second
+
+
+AGREEMENT = {"pairs": [{
+    "a": "Ana", "b": "qualcx",
+    "overall": {"kappa": 0.61, "alpha": 0.6, "percent": 87.5, "precision": 0.7, "recall": 0.64,
+                "f1": 0.67, "both": 9, "only_a": 5, "only_b": 4, "neither": 30, "n": 48},
+    "codes": [{"code": "churn", "kappa": 0.8125, "alpha": 0.81, "percent": 93.75,
+               "precision": 1.0, "recall": 0.75, "f1": 0.857, "both": 3, "only_a": 1,
+               "only_b": 0, "neither": 12, "n": 16},
+              {"code": "support <b>", "kappa": None, "alpha": None, "percent": 100.0,
+               "precision": None, "recall": None, "f1": None, "both": 0, "only_a": 0,
+               "only_b": 0, "neither": 16, "n": 16}]}]}
+
+
+def test_agreement_block_in_the_method_section(coded_project):
+    from qualcx.report import build_context, environment
+    context = build_context(coded_project, agreement=AGREEMENT)
+    env = environment()
+    html = env.get_template("report.html.j2").render(**context)
+    method = html[html.index('id="method"'):html.index('id="rq-RQ1"')]
+    assert "<caption>Ana and qualcx</caption>" in method
+    row = re.search(r"<tr><td>churn</td>(.*?)</tr>", method).group(1)
+    cells = re.findall(r">([^<]*)</td>", row)
+    assert cells == ["0.81", "0.81", "93.8", "1.00", "0.75", "0.86", "3", "1", "0", "16"]
+    assert "support &lt;b&gt;" in method and "<td class=\"num\">–</td>" in method
+    assert "All codes" in method and "87.5" in method
+    md = env.get_template("report.md.j2").render(**context)
+    assert "| churn | 0.81 | 0.81 | 93.8 | 1.00 | 0.75 | 0.86 | 3 | 1 | 0 | 16 |" in md
+    from qualcx.docx_report import render_docx
+    path = coded_project.reports_dir / "agree.docx"
+    path.write_bytes(render_docx(context))
+    assert "Ana and qualcx" in _docx_text(path)
+    without = env.get_template("report.html.j2").render(**build_context(coded_project))
+    assert "agreement between coders was not measured" in without
+
+
+def test_agreement_accepts_pairs_keyed_by_coders():
+    from qualcx.report import _agreement_view
+    view = _agreement_view({("Ana", "qualcx"): {"overall": {"kappa": 0.5}, "per_code": [{}]}})
+    assert view == [{"a": "Ana", "b": "qualcx", "overall": {"kappa": 0.5}, "codes": [{}]}]
+    assert _agreement_view(None) is None
+
+
+def test_report_sections_charts_and_saturation(coded_project):
+    html_path, md_path = write_report(coded_project)
+    html, md = html_path.read_text(), md_path.read_text()
+    for anchor in ("interviewees", "method", "emergent", "matrices", "cooccurrence",
+                   "comparison", "saturation", "codebook", "transcripts", "transcript-a"):
+        assert f'id="{anchor}"' in html, anchor
+    assert html.count("<svg") == 3 and "<title id=\"saturation-t\">" in html  # 2 RQs + saturation
+    assert "Too few interviews (2) to judge saturation" in html
+    assert "## Saturation" in md and "| Interview | Role | New codes |" in md
+    assert "<svg" not in md
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in html
+    assert "Names were not pseudonymised" in html
+
+
+def test_report_says_names_were_pseudonymised_when_redact_is_set(coded_project):
+    from qualcx.report import build_context
+    coded_project.settings["redact"] = True
+    assert build_context(coded_project)["redacted"] is True
+
+
+def test_report_cli_writes_word(coded_project):
+    from click.testing import CliRunner
+
+    from qualcx.cli import cli
+    result = CliRunner().invoke(cli, ["-p", str(coded_project.root), "report", "--format",
+                                      "docx"])
+    assert result.exit_code == 0, result.output
+    assert (coded_project.reports_dir / "report.docx").exists()
+    assert not (coded_project.reports_dir / "report.html").exists()
+
+
+def test_charts_are_labelled_escaped_and_deterministic():
+    from qualcx.charts import bar_chart, heat_colour, saturation_chart
+    steps = [{"interview": "I<1>", "codes": 3, "themes": 1}, {"interview": "I2", "codes": 5,
+                                                              "themes": 1}]
+    svg = str(saturation_chart(steps))
+    assert svg == str(saturation_chart(steps))
+    assert '<title id="saturation-t">' in svg and "<desc" in svg and 'role="img"' in svg
+    assert "I&lt;1&gt;" in svg and "<1>" not in svg
+    assert "after I2: 5 codes, 1 themes" in svg  # the data, readable without the picture
+    bars = str(bar_chart([("<b>x</b>", 2, "#123456"), ("· y", 0, "")], 4, "t", "d"))
+    assert "&lt;b&gt;x&lt;/b&gt;" in bars and ">2 of 4<" in bars and ">0 of 4<" in bars
+    assert heat_colour(0, 5) == "#ffffff" and heat_colour(5, 5) == "rgb(120,163,214)"
+
+
+def test_agreement_figures_at_the_top_of_a_pair():
+    from qualcx.report import _agreement_view
+    view = _agreement_view([{"coder_a": "Ana", "coder_b": "qualcx", "kappa": 0.4, "n": 9,
+                             "rows": []}])
+    assert view == [{"a": "Ana", "b": "qualcx", "overall": {"kappa": 0.4, "n": 9}, "codes": []}]
+
+
+def test_write_report_reads_agreement_from_the_agree_module(coded_project, monkeypatch):
+    import sys
+    import types
+    fake = types.ModuleType("qualcx.agree")
+    fake.agreement_summary = lambda project: AGREEMENT
+    monkeypatch.setitem(sys.modules, "qualcx.agree", fake)
+    html_path, _ = write_report(coded_project)
+    assert "<caption>Ana and qualcx</caption>" in html_path.read_text()
+
+
+def test_compare_by_must_name_a_metadata_column(coded_project):
+    from qualcx.errors import SettingsError
+    coded_project.settings["compare_by"] = "region"
+    with pytest.raises(SettingsError, match=r"compare_by names 'region', which is not a column "
+                                            r"of interviews/metadata.csv; use one of: role"):
+        write_report(coded_project)
+    coded_project.settings["compare_by"] = "role"
+    html = write_report(coded_project)[0].read_text()
+    assert "Comparison by role" in html and "Account manager<br>" in html
+
+
+def test_report_of_an_uncoded_project(make_project, blank_nlp):
+    project = Project(make_project({"a.txt": EVIL}))
+    ingest(project, nlp=blank_nlp)
+    html_path, md_path, docx_path = write_report(project, ("html", "md", "docx"))
+    html = html_path.read_text()
+    assert "Raised by <b>0 of 1 interviewees</b> in <b>0 segments</b>" in html
+    assert "No human codes are stored" in html and "Too few interviews (1)" in html
