@@ -164,7 +164,9 @@ def _agreement(w, agreement):
     keys = ["kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a", "only_b",
             "n"]
     for pair in agreement:
-        w.para((f"{pair['a']} and {pair['b']}", "b"))
+        w.para((f"{pair['a']} and {pair['b']}", "b"),
+               f": {_num(pair['overall'].get('n'))} code × segment decisions over the respondent "
+               f"segments of {pair['interviews']} interview(s); a sub-code implies its parent.")
         rows = []
         if pair["overall"]:
             rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys]])

@@ -153,31 +153,26 @@ def _last_run(store, settings: dict) -> dict:
 
 
 def _agreement_view(agreement) -> list[dict] | None:
-    """Normalise an agreement summary into ``[{"a", "b", "overall", "codes"}]`` for templates.
+    """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
-    Accepts ``{"pairs": [...]}``, a list of pairs, or a dict keyed by ``(coder_a, coder_b)`` or
-    ``"a|b"``; in a pair the coders are read from ``a``/``b``, ``coder_a``/``coder_b`` or
-    ``human``/``machine``, the overall figures from ``overall`` (or the pair's own figure keys)
-    and the per-code rows from ``codes``, ``per_code`` or ``rows``.
+    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "interview_overall"}]``,
+    or None when there is nothing to show.
     """
     if not agreement:
         return None
-    if isinstance(agreement, dict) and "pairs" in agreement:
-        pairs = list(agreement["pairs"])
-    elif isinstance(agreement, list):
-        pairs = list(agreement)
-    else:
-        pairs = []
-        for key, value in agreement.items():
-            a, b = key if isinstance(key, tuple) else (str(key).split("|") + [""])[:2]
-            pairs.append({"a": a, "b": b, **value})
+
+    def as_percent(row: dict) -> dict:  # agree gives a share in [0, 1]; tables show per cent
+        share = row.get("percent")
+        return {**row, "percent": None if share is None else 100 * share}
+
     out = []
-    for pair in pairs:
-        a = pair.get("a") or pair.get("coder_a") or pair.get("human") or ""
-        b = pair.get("b") or pair.get("coder_b") or pair.get("machine") or ""
-        rows = pair.get("codes") or pair.get("per_code") or pair.get("rows") or []
-        overall = pair.get("overall") or {k: pair[k] for k in AGREEMENT_FIGURES if k in pair}
-        out.append({"a": a, "b": b, "overall": overall, "codes": list(rows)})
+    for pair in agreement.get("pairs", []):
+        segment = pair.get("segment", {})
+        out.append({"a": pair["coder_a"], "b": pair["coder_b"],
+                    "overall": as_percent(segment.get("overall", {})),
+                    "codes": [as_percent(r) for r in segment.get("codes", [])],
+                    "units": segment.get("units", ""), "interviews": segment.get("interviews", 0),
+                    "interview_overall": pair.get("interview", {}).get("overall", {})})
     return out or None
 
 
@@ -312,11 +307,8 @@ FORMATS = ("html", "md", "docx")
 
 
 def _stored_agreement(project):
-    """Agreement between the project's coders, when the agreement module is installed."""
-    try:
-        from .agree import agreement_summary
-    except ImportError:
-        return None
+    """Agreement between the project's human coders and the machine (None without human codes)."""
+    from .agree import agreement_summary
     return agreement_summary(project)
 
 

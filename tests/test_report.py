@@ -113,15 +113,15 @@ def test_all_formats_are_byte_identical_with_a_fixed_date(coded_project):
 
 
 AGREEMENT = {"pairs": [{
-    "a": "Ana", "b": "qualcx",
-    "overall": {"kappa": 0.61, "alpha": 0.6, "percent": 87.5, "precision": 0.7, "recall": 0.64,
+    "coder_a": "Ana", "coder_b": "qualcx", "interview": {"overall": {"kappa": 0.5}},
+    "segment": {"units": "interviews", "interviews": 2, "overall": {"kappa": 0.61, "alpha": 0.6, "percent": 0.875, "precision": 0.7, "recall": 0.64,
                 "f1": 0.67, "both": 9, "only_a": 5, "only_b": 4, "neither": 30, "n": 48},
-    "codes": [{"code": "churn", "kappa": 0.8125, "alpha": 0.81, "percent": 93.75,
+    "codes": [{"code": "churn", "kappa": 0.8125, "alpha": 0.81, "percent": 0.9375,
                "precision": 1.0, "recall": 0.75, "f1": 0.857, "both": 3, "only_a": 1,
                "only_b": 0, "neither": 12, "n": 16},
-              {"code": "support <b>", "kappa": None, "alpha": None, "percent": 100.0,
+              {"code": "support <b>", "kappa": None, "alpha": None, "percent": 1.0,
                "precision": None, "recall": None, "f1": None, "both": 0, "only_a": 0,
-               "only_b": 0, "neither": 16, "n": 16}]}]}
+               "only_b": 0, "neither": 16, "n": 16}]}}]}
 
 
 def test_agreement_block_in_the_method_section(coded_project):
@@ -130,7 +130,7 @@ def test_agreement_block_in_the_method_section(coded_project):
     env = environment()
     html = env.get_template("report.html.j2").render(**context)
     method = html[html.index('id="method"'):html.index('id="rq-RQ1"')]
-    assert "<caption>Ana and qualcx</caption>" in method
+    assert "<caption>Ana and qualcx: " in method
     row = re.search(r"<tr><td>churn</td>(.*?)</tr>", method).group(1)
     cells = re.findall(r">([^<]*)</td>", row)
     assert cells == ["0.81", "0.81", "93.8", "1.00", "0.75", "0.86", "3", "1", "0", "16"]
@@ -144,13 +144,6 @@ def test_agreement_block_in_the_method_section(coded_project):
     assert "Ana and qualcx" in _docx_text(path)
     without = env.get_template("report.html.j2").render(**build_context(coded_project))
     assert "agreement between coders was not measured" in without
-
-
-def test_agreement_accepts_pairs_keyed_by_coders():
-    from qualcx.report import _agreement_view
-    view = _agreement_view({("Ana", "qualcx"): {"overall": {"kappa": 0.5}, "per_code": [{}]}})
-    assert view == [{"a": "Ana", "b": "qualcx", "overall": {"kappa": 0.5}, "codes": [{}]}]
-    assert _agreement_view(None) is None
 
 
 def test_report_sections_charts_and_saturation(coded_project):
@@ -199,13 +192,6 @@ def test_charts_are_labelled_escaped_and_deterministic():
     assert heat_colour(0, 5) == "#ffffff" and heat_colour(5, 5) == "rgb(120,163,214)"
 
 
-def test_agreement_figures_at_the_top_of_a_pair():
-    from qualcx.report import _agreement_view
-    view = _agreement_view([{"coder_a": "Ana", "coder_b": "qualcx", "kappa": 0.4, "n": 9,
-                             "rows": []}])
-    assert view == [{"a": "Ana", "b": "qualcx", "overall": {"kappa": 0.4, "n": 9}, "codes": []}]
-
-
 def test_write_report_reads_agreement_from_the_agree_module(coded_project, monkeypatch):
     import sys
     import types
@@ -213,7 +199,7 @@ def test_write_report_reads_agreement_from_the_agree_module(coded_project, monke
     fake.agreement_summary = lambda project: AGREEMENT
     monkeypatch.setitem(sys.modules, "qualcx.agree", fake)
     html_path, _ = write_report(coded_project)
-    assert "<caption>Ana and qualcx</caption>" in html_path.read_text()
+    assert "<caption>Ana and qualcx: " in html_path.read_text()
 
 
 def test_compare_by_must_name_a_metadata_column(coded_project):
