@@ -90,13 +90,14 @@ def test_encodings(tmp_path):
 
 def test_bad_files_are_named_and_do_not_stop_the_rest(make_project, blank_nlp):
     root = make_project({"good.txt": TWO_SPEAKERS, "empty.txt": "  \n",
-                         "scan.pdf": "%PDF-1.4 nonsense"})
+                         "scan.pdf": "%PDF-1.4 nonsense", "notes.rtf": "{\\rtf1 hi}"})
     project = Project(root)
     result = ingest(project, nlp=blank_nlp)
     assert [r["interview"] for r in result.rows] == ["good"]
-    assert len(result.errors) == 2
+    assert len(result.errors) == 3
     assert any("empty.txt: the file is empty" in e for e in result.errors)
-    assert any("scan.pdf: unsupported file type '.pdf'" in e for e in result.errors)
+    assert any("scan.pdf: not a readable PDF" in e for e in result.errors)
+    assert any("notes.rtf: unsupported file type '.rtf'" in e for e in result.errors)
 
 
 def test_metadata_csv_gives_ids_and_attributes(make_project, blank_nlp):
