@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("table_questions", {},
             "wide-form CSV/XLSX: question columns mapped to guide question ids, e.g. "
             "{ \"What do you like?\" = \"Q1\" } (an empty id links by meaning)"),
-    Setting("guide_link_floor", 0.45,
+    Setting("guide_link_floor", 0.35,
             "least similarity (0 to 1) between an interviewer turn and a guide question for a "
             "link"),
     Setting("max_file_mb", 100, "largest transcript file read, in MB; larger files are refused"),

@@ -16,6 +16,7 @@ from typing import Callable
 
 from .errors import TranscriptFormatError
 from .labels import assign_roles, split_turns
+from .questions import link_questions
 from .readers import READERS, Document, decode, read_document, read_text_file, turn_offsets
 
 __all__ = ["Turn", "Segment", "Transcript", "decode", "read_text_file", "parse_turns",
@@ -283,13 +284,28 @@ class IngestResult:
     removed: list[str] = field(default_factory=list)
 
 
-def _segmentation_key(settings: dict) -> str:
+def _segmentation_key(settings: dict, guide) -> str:
     keys = ("segment_unit", "chunk_words", "spacy_model", "interviewer_labels",
             "sentence_splitter", "redact", "table_columns", "table_questions")
-    return json.dumps({k: settings[k] for k in keys}, sort_keys=True)
+    key = {k: settings[k] for k in keys}
+    if guide:
+        key.update(guide=[[q.id, q.text] for q in guide], embedding_model=settings[
+            "embedding_model"], guide_link_floor=settings["guide_link_floor"])
+    return json.dumps(key, sort_keys=True)
 
 
-def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResult:
+def _guide(project) -> tuple:
+    """The codebook's interview guide; none when the codebook is missing or invalid (the
+    code step reports that)."""
+    from .errors import QualcxError
+    try:
+        return tuple(project.codebook.guide)
+    except QualcxError:
+        return ()
+
+
+def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
+           ) -> IngestResult:
     """Read every transcript in the project's ``interviews/`` folder into the store.
 
     Unchanged files (same content hash and segmentation settings) are skipped. A changed
@@ -299,7 +315,10 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResul
     Args:
         project: the :class:`~qualcx.project.Project`.
         progress: called with 1 after each file.
-        nlp: a spaCy pipeline with sentence boundaries (default: the ``spacy_model`` setting).
+        nlp: a spaCy pipeline with sentence boundaries (default: the ``spacy_model`` and
+            ``sentence_splitter`` settings).
+        embedder: an :class:`~qualcx.nlp.Embedder` for linking turns to the codebook's guide
+            questions (default: the ``embedding_model`` setting, loaded only when needed).
     """
     project.require_interviews_dir()
     settings = project.settings
@@ -307,7 +326,8 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResul
     folder = project.interviews_dir
     result = IngestResult()
     metadata, meta_warnings = read_metadata(folder)
-    seg_key = _segmentation_key(settings)
+    guide = _guide(project)
+    seg_key = _segmentation_key(settings, guide)
     seg_changed = _meta_value(store, "segmentation") != seg_key
     known = {row["file"]: row for row in store.interviews()}
     seen_ids: dict[str, str] = {}
@@ -341,6 +361,13 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResul
             continue
         if nlp is None and settings["segment_unit"] != "turn":
             nlp = sentence_pipeline(settings["spacy_model"], settings["sentence_splitter"])
+        if guide and any(t.role == "interviewer" for t in transcript.turns):
+            if embedder is None:
+                from .nlp import Embedder
+                embedder = Embedder(settings["embedding_model"], store,
+                                    batch_size=int(settings["batch_size"]))
+            transcript.turns = link_questions(transcript.turns, guide, embedder.encode,
+                                              float(settings["guide_link_floor"]))
         transcript.segments = segment_turns(transcript.turns, nlp, settings["segment_unit"],
                                             settings["chunk_words"])
         result.orphaned.extend(_write_transcript(store, transcript, ordinal,

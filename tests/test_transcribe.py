@@ -135,3 +135,50 @@ def test_reingest_skips_unchanged_and_reattaches_human_codes(make_project, blank
     assert [(k["code"], k["coder"]) for k in kept] == [("churn.price", "Ana")]
     assert changed[kept[0]["start"]:kept[0]["end"]] == "The price went up."
     assert project.store.db.execute("SELECT COUNT(*) FROM codings").fetchone()[0] == 2
+
+
+GUIDED = """\
+Interviewer: Would you like a coffee before we start?
+
+Maria: No thanks.
+
+Interviewer: So, why do your customers leave you?
+
+Maria: The price went up.
+
+Interviewer: Yes.
+
+Maria: And some cancelled after that.
+
+Interviewer: Is the weather nice there today?
+
+Maria: Rainy.
+"""
+
+
+def test_respondent_turns_link_to_the_guide_question_they_answer(make_project, blank_nlp,
+                                                                  hash_embedder):
+    from qualcx.nlp import Embedder
+    project = Project(make_project({"g.txt": GUIDED}))
+    ingest(project, nlp=blank_nlp, embedder=Embedder("hash", None, model=hash_embedder))
+    rows = project.store.db.execute("SELECT role, text, question_id FROM turns ORDER BY idx")
+    assert [(r["text"][:12], r["question_id"]) for r in rows] == [
+        ("Would you li", None), ("No thanks.", None),
+        ("So, why do y", "Q1"), ("The price we", "Q1"),
+        ("Yes.", None), ("And some can", "Q1"),  # a backchannel keeps the question
+        ("Is the weath", None), ("Rainy.", None)]
+
+
+def test_guide_links_by_meaning_with_the_real_model(real_sentence_model):
+    from qualcx.codebook import GuideQuestion
+    from qualcx.nlp import Embedder
+    from qualcx.questions import link_questions
+    guide = [GuideQuestion("Q1", "Why do customers leave?"),
+             GuideQuestion("Q2", "Was the information on the home page enough?")]
+    text = ("Interviewer: What makes clients cancel their contract?\nBo: Price.\n"
+            "Interviewer: Did the home tab tell you enough to get started?\nBo: Yes.\n"
+            "Interviewer: Is the weather nice there today?\nBo: Rainy.\n")
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    encode = Embedder("all-MiniLM-L6-v2", None, model=real_sentence_model).encode
+    linked = link_questions(turns, guide, encode, 0.35)
+    assert [t.question_id for t in linked] == ["Q1", "Q1", "Q2", "Q2", None, None]
