@@ -106,16 +106,23 @@ def _print_ingest(result):
 
 
 @cli.command()
+@click.option("--redact", is_flag=True,
+              help="Replace person names, e-mails and phone numbers with placeholders such as "
+                   "[PERSON 1] (kept for this project from then on; the mapping stays in the "
+                   "project store).")
 @pass_state
-def ingest(state):
+def ingest(state, redact):
     """Read transcripts from interviews/ into the project store.
 
-    Unchanged files are skipped; a file that cannot be read is reported and the rest are still
-    read (the exit code is then 1). Example:
+    Reads .txt, .md, .docx, .odt, .pdf, .vtt, .srt, .csv and .xlsx. Unchanged files are
+    skipped; a file that cannot be read is reported and the rest are still read (the exit
+    code is then 1). Example:
 
-        qualcx -p my-study ingest
+        qualcx -p my-study ingest --redact
     """
     from . import pipeline
+    if redact:
+        state.project.settings["redact"] = True
     result = pipeline.ingest(state.project, state.progress)
     _print_ingest(result)
     if result.errors:

@@ -56,16 +56,16 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL, versions TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
 CREATE TABLE IF NOT EXISTS redactions (
-    placeholder TEXT PRIMARY KEY, kind TEXT NOT NULL, original TEXT NOT NULL,
-    UNIQUE (kind, original));
+    kind TEXT NOT NULL, original TEXT NOT NULL, placeholder TEXT NOT NULL,
+    PRIMARY KEY (kind, original));
 """
 
 # In-place upgrades: version -> statements that bring a store of that version one step up.
 MIGRATIONS = {
     1: ["ALTER TABLE turns ADD COLUMN start_time REAL",
         "ALTER TABLE turns ADD COLUMN end_time REAL",
-        "CREATE TABLE IF NOT EXISTS redactions (placeholder TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-        "original TEXT NOT NULL, UNIQUE (kind, original))"],
+        "CREATE TABLE IF NOT EXISTS redactions (kind TEXT NOT NULL, original TEXT NOT NULL, "
+        "placeholder TEXT NOT NULL, PRIMARY KEY (kind, original))"],
 }
 
 

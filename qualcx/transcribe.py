@@ -7,6 +7,7 @@ every turn and segment keeps character offsets into it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import hashlib
 import json
@@ -17,7 +18,8 @@ from typing import Callable
 from .errors import TranscriptFormatError
 from .labels import assign_roles, split_turns
 from .questions import link_questions
-from .readers import READERS, Document, decode, read_document, read_text_file, turn_offsets
+from .readers import (READERS, Document, decode, read_document, read_text_file, turn_offsets,
+                      turns_text)
 
 __all__ = ["Turn", "Segment", "Transcript", "decode", "read_text_file", "parse_turns",
            "segment_turns", "read_metadata", "find_transcripts", "parse_file", "ingest"]
@@ -212,11 +214,13 @@ def find_transcripts(folder: Path) -> list[Path]:
     return files
 
 
-def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: dict
-               ) -> list[Transcript]:
+def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: dict,
+               redactor=None) -> list[Transcript]:
     """Read one transcript file into turns (no segmentation yet).
 
-    A table in long or wide form can hold several interviews; other files hold one.
+    A table in long or wide form can hold several interviews; other files hold one. With a
+    :class:`~qualcx.redact.Redactor`, names (speaker labels too), e-mails and phone numbers
+    are replaced in the canonical text before turns are found.
 
     Raises:
         TranscriptFormatError: the file cannot be read as a transcript.
@@ -235,7 +239,12 @@ def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: di
     for doc in read_document(path, data, settings):
         if doc.turns is None:
             turns, more = parse_turns(doc.text, labels, path)
+            if redactor is not None:
+                doc.text = redactor.redact(doc.text, {t.speaker for t in turns})
+                turns, more = parse_turns(doc.text, labels, path)
         else:
+            if redactor is not None:
+                doc = redact_records(doc, redactor)
             turns, more = structured_turns(doc, labels), []
         if not any(t.role == "respondent" for t in turns):
             raise TranscriptFormatError(path, "every turn is the interviewer's; check the speaker "
@@ -251,6 +260,14 @@ def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: di
                               sha256=digest.hexdigest(), text=doc.text, turns=turns,
                               metadata=clean, warnings=doc.warnings + more))
     return out
+
+
+def redact_records(doc: Document, redactor) -> Document:
+    """A structured document with speakers and texts redacted, its text rebuilt."""
+    names = {r.speaker for r in doc.turns or []}
+    records = [dataclasses.replace(r, speaker=redactor.redact(r.speaker, [r.speaker]),
+                                   text=redactor.redact(r.text, names)) for r in doc.turns or []]
+    return dataclasses.replace(doc, text=turns_text(records), turns=records)
 
 
 def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
@@ -327,6 +344,9 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
     result = IngestResult()
     metadata, meta_warnings = read_metadata(folder)
     guide = _guide(project)
+    settings = {**settings, "redact": bool(settings["redact"])
+                or _meta_value(store, "redacted") == "1"}
+    redactor = _redactor(settings, store) if settings["redact"] else None
     seg_key = _segmentation_key(settings, guide)
     seg_changed = _meta_value(store, "segmentation") != seg_key
     known = {row["file"]: row for row in store.interviews()}
@@ -334,7 +354,7 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
     parsed: list[Transcript] = []
     for path in find_transcripts(folder):
         try:
-            found = parse_file(path, folder, metadata, settings)
+            found = parse_file(path, folder, metadata, settings, redactor)
             for transcript in found:
                 if transcript.id in seen_ids:
                     raise TranscriptFormatError(path, f"interview id '{transcript.id}' is also used "
@@ -347,6 +367,11 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
             result.errors.append(str(exc))
         if progress:
             progress(1)
+    if redactor is not None:
+        from .redact import save_mapping
+        with store.transaction() as db:
+            save_mapping(db, redactor.added)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
     parsed.sort(key=lambda t: order_key(t, metadata))
     for ordinal, transcript in enumerate(parsed):
         old = known.pop(transcript.file, None)
@@ -371,13 +396,16 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
         transcript.segments = segment_turns(transcript.turns, nlp, settings["segment_unit"],
                                             settings["chunk_words"])
         result.orphaned.extend(_write_transcript(store, transcript, ordinal,
-                                                 old["id"] if old else None))
+                                                 old["id"] if old else None, redactor))
         result.rows.append(_summary_row(store, transcript.id, transcript.warnings))
     for gone in known.values():
         result.orphaned.extend(_write_transcript(store, None, 0, gone["id"]))
         result.removed.append(gone["file"])
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta VALUES ('segmentation', ?)", (seg_key,))
+        if redactor is not None:
+            from .redact import save_mapping
+            save_mapping(db, redactor.added)
     return result
 
 
@@ -401,7 +429,7 @@ def _summary_row(store, interview_id: str, warnings: list[str]) -> dict:
 
 
 def _write_transcript(store, transcript: Transcript | None, ordinal: int,
-                      old_id: str | None) -> list[dict]:
+                      old_id: str | None, redactor=None) -> list[dict]:
     """Replace one interview in the store; returns human codes that could not be re-attached."""
     orphaned: list[dict] = []
     with store.transaction() as db:
@@ -430,11 +458,19 @@ def _write_transcript(store, transcript: Transcript | None, ordinal: int,
                        [(transcript.id, turn_ids[s.turn_idx], s.idx, s.start, s.end, s.text)
                         for s in transcript.segments])
         if old_id is not None:
-            orphaned = _reattach_human_codes(db, transcript.id, old_id)
+            orphaned = _reattach_human_codes(db, transcript.id, old_id, redactor)
     return orphaned
 
 
-def _reattach_human_codes(db, interview_id: str, old_id: str) -> list[dict]:
+def _redactor(settings: dict, store):
+    from .labels import ROLE_WORDS
+    from .nlp import load_spacy
+    from .redact import Redactor, load_mapping
+    return Redactor(load_spacy(settings["spacy_model"], "full"), load_mapping(store.db),
+                    keep=[*settings["interviewer_labels"], *ROLE_WORDS, "Respondent"])
+
+
+def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> list[dict]:
     """Point human codes of a re-read interview at the segment that now holds their text."""
     segments = db.execute('SELECT id, start, "end", text FROM segments WHERE interview_id = ?',
                           (interview_id,)).fetchall()
@@ -442,6 +478,12 @@ def _reattach_human_codes(db, interview_id: str, old_id: str) -> list[dict]:
     orphaned = []
     for coding in db.execute("SELECT * FROM codings WHERE interview_id = ? AND is_machine = 0",
                              (old_id,)).fetchall():
+        if redactor is not None and coding["text"]:
+            # a code made before redaction: its quote is redacted like the transcript
+            clean = redactor.redact(coding["text"])
+            if clean != coding["text"]:
+                db.execute("UPDATE codings SET text = ? WHERE id = ?", (clean, coding["id"]))
+                coding = {**dict(coding), "text": clean}
         where = text.find(coding["text"]) if coding["text"] else -1
         target = None
         if where >= 0:

@@ -182,3 +182,33 @@ def test_guide_links_by_meaning_with_the_real_model(real_sentence_model):
     encode = Embedder("all-MiniLM-L6-v2", None, model=real_sentence_model).encode
     linked = link_questions(turns, guide, encode, 0.35)
     assert [t.question_id for t in linked] == ["Q1", "Q1", "Q2", "Q2", None, None]
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project, blank_nlp):
+    import sqlite3
+
+    from qualcx import store as store_module
+    root = make_project({"a.txt": TWO_SPEAKERS})
+    path = root / ".qualcx" / "project.db"
+    path.parent.mkdir()
+    v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "")
+    v1 = v1[:v1.index("CREATE TABLE IF NOT EXISTS redactions")]
+    db = sqlite3.connect(path)
+    db.executescript(v1)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO interviews (id, file, sha256, text) VALUES ('a', 'a.txt', 'old', ?)",
+               (TWO_SPEAKERS,))
+    db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, coder, '
+               "is_machine, created_at) VALUES (NULL, 'a', 0, 0, 'The price went up.', "
+               "'churn.price', 'Ana', 0, 'now')")
+    db.commit()
+    db.close()
+    project = Project(root)
+    assert project.store.db.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    result = ingest(project, nlp=blank_nlp)
+    assert result.errors == [] and result.orphaned == []
+    kept = project.store.db.execute("SELECT c.code, s.text FROM codings c "
+                                    "JOIN segments s ON s.id = c.segment_id").fetchall()
+    assert [tuple(k) for k in kept] == [("churn.price", "The price went up. Some cancelled.")]
+    assert project.store.db.execute("SELECT start_time FROM turns").fetchone()[0] is None
