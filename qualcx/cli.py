@@ -129,6 +129,38 @@ def ingest(state, redact):
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--language", default=None, help="Spoken language code, e.g. en (default: "
+              "detected; the packaged tiny.en model knows English only).")
+@click.option("--overwrite", is_flag=True, help="Replace existing .vtt transcripts.")
+@pass_state
+def transcribe(state, audio, language, overwrite):
+    """Turn recordings into .vtt transcripts in interviews/ (needs the audio extra).
+
+    Speakers are not told apart: add '<v Name>' tags to the cues, then run 'qualcx ingest'.
+    Install with pip install 'qualcx[audio]'. Example:
+
+        qualcx -p my-study transcribe recordings/p01.wav recordings/p02.mp3
+    """
+    from .audio import load_whisper, transcribe_files
+    project = state.project
+    project.require_interviews_dir()
+    model = load_whisper(project.settings["whisper_model"])
+    with state.progress("Transcribing recordings", len(audio)) as step:
+        written, errors = transcribe_files([Path(a) for a in audio], project.interviews_dir,
+                                           model=model, language=language, overwrite=overwrite,
+                                           progress=step)
+    for path in written:
+        click.echo(f"wrote {path}")
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"Transcribed {len(written)} recording(s), {len(errors)} failed. Check the text, "
+               "then run 'qualcx ingest'.")
+    if errors:
+        sys.exit(1)
+
+
 def _print_code(result):
     click.echo(f"Coded {result['segments']} segments: {result['codings']} codings, "
                f"{result['coded_segments']} segments with at least one code.")
