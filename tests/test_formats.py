@@ -462,3 +462,13 @@ def test_cli_ingest_table_and_one_bad_file(make_project):
     assert "notes.rtf: unsupported file type '.rtf'" in out
     assert "metadata.csv" not in out
     assert "Ingested 1 interview(s), 0 unchanged, 2 failed." in out
+
+
+def test_focus_group_respondents_are_kept_apart(tmp_path):
+    text = ("Moderator: What do you think of the new portal?\nAnna: It is faster.\n"
+            "Bo: I disagree, it is slower for me.\nAnna: Really?\n"
+            "Moderator: Why might that be?\nBo: My old laptop.\n")
+    (t,) = parse(text_file(tmp_path, text))
+    assert speakers(t) == [("Moderator", "interviewer"), ("Anna", "respondent"),
+                           ("Bo", "respondent"), ("Anna", "respondent"),
+                           ("Moderator", "interviewer"), ("Bo", "respondent")]

@@ -62,3 +62,20 @@ def test_words_to_keep_are_not_redacted(real_nlp_full):
     assert Redactor(real_nlp_full, keep=KEEP).redact(text) == \
         "I then asked [PERSON 1] about it, and [PERSON 2] crashed."  # the model's mistakes
     assert Redactor(real_nlp_full, keep=KEEP + ["Firefox", "cork"]).redact(text) == text
+
+
+def test_cli_redact_flag_stays_on_for_the_project(make_project, real_nlp_full, monkeypatch):
+    from click.testing import CliRunner
+
+    from qualcx import redact
+    from qualcx.cli import cli
+    monkeypatch.setattr(redact, "load_ner", lambda name: real_nlp_full)
+    root = make_project({"a.txt": TRANSCRIPT}, toml='segment_unit = "turn"\n')
+    result = CliRunner().invoke(cli, ["-p", str(root), "ingest", "--redact"])
+    assert result.exit_code == 0, result.output
+    assert "Maria" not in result.output and "[PERSON 1]" in result.output  # speakers column
+    result = CliRunner().invoke(cli, ["-p", str(root), "ingest"])
+    assert "0 interview(s), 1 unchanged" in result.output.replace("Ingested ", "")
+    project = Project(root)
+    text = project.store.db.execute("SELECT text FROM interviews").fetchone()[0]
+    assert "Maria" not in text and "Peter" not in text
