@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .readers.base import parse_time
+
 TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 NAME = r"\[[A-Z]+ \d+\]|[^\W\d_][\w .'’()\-]{0,38}?"
 LABEL_RE = re.compile(
@@ -36,14 +38,6 @@ ROLE_WORDS = {"interviewer", "respondent", "participant", "interviewee", "modera
 PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "la", "le", "del", "bin",
              "al", "dos", "das", "ter", "ten", "y"}
 RESPONDENT = "Respondent"
-
-
-def parse_time(value: str) -> float:
-    """``01:02:03.5``, ``02:03,5`` or ``1:02`` in seconds."""
-    seconds = 0.0
-    for part in value.replace(",", ".").split(":"):
-        seconds = seconds * 60 + float(part)
-    return seconds
 
 
 @dataclass(frozen=True)

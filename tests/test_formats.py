@@ -147,6 +147,8 @@ def text_file(tmp_path, text, name="t.txt", encoding="utf-8"):
      [("Q", "interviewer"), ("A", "respondent")] * 2),
     ("Interviewer: Why?\nRespondent: The price.\nInterviewer: And?\nRespondent: Support.\n",
      [("Interviewer", "interviewer"), ("Respondent", "respondent")] * 2),
+    ("00:00:05 Interviewer: Why?\n00:00:09 Bo Ek: The price.\n00:00:12 Interviewer: Ok?\n",
+     [("Interviewer", "interviewer"), ("Bo Ek", "respondent"), ("Interviewer", "interviewer")]),
     ("[00:00:05] Interviewer: Why?\n[00:00:09] Bo Ek: The price.\n[00:01:02] Bo Ek: And more.\n",
      [("Interviewer", "interviewer"), ("Bo Ek", "respondent"), ("Bo Ek", "respondent")]),
 ])
@@ -472,3 +474,18 @@ def test_focus_group_respondents_are_kept_apart(tmp_path):
     assert speakers(t) == [("Moderator", "interviewer"), ("Anna", "respondent"),
                            ("Bo", "respondent"), ("Anna", "respondent"),
                            ("Moderator", "interviewer"), ("Bo", "respondent")]
+
+
+def test_wide_table_column_without_id_links_by_meaning(make_project, blank_nlp, hash_embedder):
+    from qualcx.nlp import Embedder
+    root = make_project({"answers.csv": "id,Why do customers leave?,team\nP1,Price.,Sales\n"},
+                        toml='table_questions = { "Why do customers leave?" = "" }\n')
+    project = Project(root)
+    result = ingest(project, nlp=blank_nlp, embedder=Embedder("hash", None, model=hash_embedder))
+    assert result.errors == []
+    rows = project.store.db.execute("SELECT i.id, i.file, i.metadata, t.role, t.question_id "
+                                    "FROM turns t JOIN interviews i ON i.id = t.interview_id "
+                                    "ORDER BY t.idx").fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("P1", "answers.csv#P1", '{"team": "Sales"}', "interviewer", "Q1"),
+        ("P1", "answers.csv#P1", '{"team": "Sales"}', "respondent", "Q1")]
