@@ -470,3 +470,78 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
                            [(cur.lastrowid, segments[m]["id"], s)
                             for m, s in zip(theme.members, theme.similarity)])
     return result
+
+
+def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
+               roles: dict[str, str], taken: set[str], n_examples: int = 3) -> dict:
+    """A draft codebook entry for an emergent theme: id, name, definition, keywords, examples.
+
+    The definition is drafted from the keywords and the most central quote; the researcher
+    is expected to rewrite it.
+    """
+    from .quotes import Candidate, select_quotes
+    candidates = [Candidate(m, texts[m], interviews[m], roles.get(interviews[m], interviews[m]),
+                            s) for m, s in zip(theme.members, theme.similarity)]
+    quotes = select_quotes(candidates, n_examples, max_words=40)
+    head = theme.label.split(",")[0] if theme.label != "Unlabelled" else theme.key
+    base = "emergent." + (re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-") or theme.key)
+    code_id, n = base, 2
+    while code_id in taken:
+        code_id, n = f"{base}-{n}", n + 1
+    taken.add(code_id)
+    people = len({interviews[m] for m in theme.members})
+    kws = list(theme.keywords[:5])
+    topic = ", ".join(kws[:-1]) + (" and " if len(kws) > 1 else "") + kws[-1] if kws else "this"
+    definition = (f"Talk about {topic}. Drafted from an emergent theme raised by {people} "
+                  f"interviewee(s) in {len(theme.members)} segments")
+    if quotes:
+        definition += f", e.g. \"{quotes[0].text}\" ({quotes[0].candidate.role})"
+    return {"id": code_id, "name": theme.label, "definition": definition + ".",
+            "keywords": list(theme.keywords), "examples": [q.text for q in quotes]}
+
+
+def suggested_codebook(themes: Sequence[Theme], texts: Sequence[str],
+                       interviews: Sequence[str], roles: dict[str, str],
+                       codebook_name: str = "") -> str:
+    """YAML of a codebook holding one draft code per emergent theme (loads with the codebook
+    loader, so it can be merged into the project's codebook by hand)."""
+    import yaml
+    from .codebook import parse_codebook
+    taken: set[str] = set()
+    codes = [draft_code(t, texts, interviews, roles, taken) for t in themes
+             if t.parent_code is None]
+    data = {"name": f"Suggested codes{' for ' + codebook_name if codebook_name else ''}",
+            "version": "draft",
+            "description": "Draft codes from emergent themes (talk no code covers). Review, "
+                           "rewrite the definitions and copy the ones worth keeping into the "
+                           "project's codebook.",
+            "codes": codes}
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    parse_codebook(text, "<suggested codes>")  # what is written must load
+    return text
+
+
+def write_suggested_codes(project, result: ThemeResult, path=None):
+    """Write the emergent themes of ``result`` as draft codes; returns (path, number of codes).
+
+    Raises:
+        ProjectError: there are no emergent themes to suggest.
+    """
+    from pathlib import Path
+    from .errors import ProjectError
+    from .report import write_atomic
+    emergent = [t for t in result.themes if t.parent_code is None]
+    if not emergent:
+        raise ProjectError(f"{project.root}: no emergent themes to suggest as codes (the "
+                           "codebook covers the talk, or too few uncoded segments; see the "
+                           "min_theme_segments setting)")
+    segments = project.store.respondent_segments()
+    roles = {}
+    for row in project.store.interviews():
+        roles[row["id"]] = json.loads(row["metadata"]).get("role") or row["id"]
+    text = suggested_codebook(emergent, [s["text"] for s in segments],
+                              [s["interview_id"] for s in segments], roles,
+                              project.codebook.name)
+    path = Path(path) if path else project.reports_dir / "suggested-codes.yaml"
+    write_atomic(path, text)
+    return path, len(emergent)
