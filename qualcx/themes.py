@@ -57,7 +57,8 @@ FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing abou
 LABEL_PHRASES = 2  # phrases in a label
 KEYWORDS = 8  # keywords kept per theme
 PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
-PHRASE_DOCS = 40  # documents per theme tagged for phrases (enough to find its vocabulary)
+MAX_THEMES = 12  # more clusters in one group are merged
+PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
 EDGE_SHARE = 0.05  # the opening and closing of an interview: this share of its segments
 EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closing to speak of
 SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
@@ -235,8 +236,11 @@ def default_reducer(n_docs: int, seed: int = 42):
         from bertopic.dimensionality import BaseDimensionalityReduction
         return BaseDimensionalityReduction()
     from umap import UMAP
+    # Below 4,096 points UMAP finds exact neighbours through a Python-level metric callable
+    # (~50x slower than the total); nearest-neighbour descent is compiled and seeded.
     return UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                random_state=seed, low_memory=True)
+                n_epochs=200, random_state=seed, low_memory=True,
+                force_approximation_algorithm=True)
 
 
 def default_clusterer(n_docs: int, embeddings: np.ndarray, seed: int = 42):
@@ -250,8 +254,8 @@ def default_clusterer(n_docs: int, embeddings: np.ndarray, seed: int = 42):
 
 
 def min_cluster_size(n_docs: int) -> int:
-    """Smallest HDBSCAN cluster: about 2% of the group, at least 10 segments."""
-    return max(10, n_docs // 50)
+    """Smallest HDBSCAN cluster: about 3% of the group, at least 10 segments."""
+    return max(10, n_docs // 30)
 
 
 def make_topic_model(n_docs: int, embeddings: np.ndarray, seed: int = 42,
@@ -283,43 +287,78 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
     """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
 
     A model that puts (almost) everything into the outlier topic is replaced by k-means over
-    the embeddings, so a result always has themes.
+    the embeddings, so a result always has themes. Outliers close to a theme join it; more
+    than ``MAX_THEMES`` clusters are merged by centroid similarity. The representation runs
+    once, on the final topics (phrase tagging is the costly part of labelling).
     """
+    import logging
     if topic_model is None:
         topic_model = make_topic_model(len(texts), embeddings, seed, stop_words,
                                        representation=PhraseRepresentation(
                                            nlp, stop_words, exclude=exclude))
+    representation, topic_model.representation_model = topic_model.representation_model, None
     topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
     if len({t for t in topics if t != -1}) < 2 and len(texts) >= 4:
         from sklearn.cluster import KMeans
         from bertopic.dimensionality import BaseDimensionalityReduction
         topic_model = make_topic_model(
             len(texts), embeddings, seed, stop_words, reducer=BaseDimensionalityReduction(),
-            clusterer=KMeans(n_clusters=_choose_k(embeddings, seed), random_state=seed, n_init=10),
-            representation=topic_model.representation_model)
+            clusterer=KMeans(n_clusters=_choose_k(embeddings, seed), random_state=seed, n_init=10))
+        topic_model.representation_model = None
         topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
-    if -1 in topics:
-        reassigned = reassign_outliers(topics, embeddings)
-        if reassigned != topics:
-            topics = reassigned
-            topic_model.update_topics(texts, topics=topics, top_n_words=KEYWORDS,
-                                      vectorizer_model=topic_model.vectorizer_model,
-                                      ctfidf_model=topic_model.ctfidf_model,
-                                      representation_model=topic_model.representation_model)
+    topics = _renumber_topics(merge_topics(reassign_outliers(topics, embeddings), embeddings))
+    logger = logging.getLogger("BERTopic")
+    level, logger.level = logger.level, logging.ERROR  # custom topics are intended here
+    try:
+        topic_model.update_topics(texts, topics=topics, top_n_words=KEYWORDS,
+                                  vectorizer_model=topic_model.vectorizer_model,
+                                  ctfidf_model=topic_model.ctfidf_model,
+                                  representation_model=representation)
+    finally:
+        logger.level = level
     keywords = {t: [w for w, _ in (topic_model.get_topic(t) or []) if w]
                 for t in set(topics) if t != -1}
     return topics, keywords
 
 
+def _centroids(topics: list[int], embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
+    ids = sorted(t for t in set(topics) if t != -1)
+    labels = np.asarray(topics)
+    centroids = np.vstack([embeddings[labels == k].mean(axis=0) for k in ids])
+    return ids, centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+
+
+def merge_topics(topics: list[int], embeddings: np.ndarray, max_themes: int = None) -> list[int]:
+    """Merge clusters whose centroids are closest (average linkage) until at most
+    ``max_themes`` remain: a group split into forty themes helps no reader."""
+    max_themes = max_themes or MAX_THEMES
+    ids = sorted(t for t in set(topics) if t != -1)
+    if len(ids) <= max_themes:
+        return list(topics)
+    from sklearn.cluster import AgglomerativeClustering
+    _, centroids = _centroids(topics, embeddings)
+    merged = AgglomerativeClustering(n_clusters=max_themes, metric="cosine",
+                                     linkage="average").fit_predict(centroids)
+    mapping = dict(zip(ids, (int(m) for m in merged)))
+    return [mapping.get(t, -1) for t in topics]
+
+
+def _renumber_topics(topics: list[int]) -> list[int]:
+    """Topics numbered 0, 1, ... in order of first appearance (outliers stay -1)."""
+    mapping: dict[int, int] = {}
+    for t in topics:
+        if t != -1 and t not in mapping:
+            mapping[t] = len(mapping)
+    return [mapping.get(t, -1) for t in topics]
+
+
 def reassign_outliers(topics: list[int], embeddings: np.ndarray,
                       min_similarity: float = OUTLIER_MIN_SIMILARITY) -> list[int]:
     """Move each outlier (-1) to the theme with the nearest centroid, if close enough."""
-    ids = sorted(t for t in set(topics) if t != -1)
-    if not ids:
+    if -1 not in topics or all(t == -1 for t in topics):
         return list(topics)
+    ids, centroids = _centroids(topics, embeddings)
     labels = np.asarray(topics)
-    centroids = np.vstack([embeddings[labels == k].mean(axis=0) for k in ids])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     out = list(topics)
     outliers = np.flatnonzero(labels == -1)
     sims = embeddings[outliers] @ centroids.T
