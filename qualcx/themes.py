@@ -58,6 +58,7 @@ LABEL_PHRASES = 2  # phrases in a label
 KEYWORDS = 8  # keywords kept per theme
 PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
 MAX_THEMES = 12  # more clusters in one group are merged
+EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
 PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
 EDGE_SHARE = 0.05  # the opening and closing of an interview: this share of its segments
 EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closing to speak of
@@ -230,11 +231,65 @@ def _choose_k(embeddings: np.ndarray, seed: int) -> int:
     return best_k
 
 
+def exact_neighbours(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows (itself first) by cosine distance, computed in blocks."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    indices = np.empty((len(emb), k), dtype=np.int64)
+    distances = np.empty((len(emb), k), dtype=np.float32)
+    for start in range(0, len(emb), 1024):
+        sims = emb[start:start + 1024] @ emb.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = np.inf  # itself first, whatever rounding says
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        indices[start:start + len(rows)] = top
+        dist = 1 - np.take_along_axis(sims, top, axis=1)
+        dist[:, 0] = 0.0
+        distances[start:start + len(rows)] = np.maximum(dist, 0)
+    return indices, distances
+
+
+class ExactNeighboursUMAP:
+    """UMAP over exact cosine neighbours found with a matrix product.
+
+    Up to ``EXACT_NEIGHBOURS_MAX`` segments this is faster than UMAP's own search, exact, and
+    skips compiling the nearest-neighbour descent (the larger part of the first fit's cost).
+    """
+
+    def __init__(self, n_neighbors: int = 15, n_components: int = 5, seed: int = 42):
+        self.n_neighbors, self.n_components, self.seed = n_neighbors, n_components, seed
+
+    def fit_transform(self, X, y=None):
+        import warnings
+        from umap import UMAP
+        k = min(self.n_neighbors, len(X) - 1)
+        knn = (*exact_neighbours(X, k), None)
+        self.umap_ = UMAP(n_neighbors=k, n_components=self.n_components, min_dist=0.0,
+                          metric="cosine", n_epochs=200, random_state=self.seed,
+                          precomputed_knn=knn)
+        with warnings.catch_warnings():  # no search index: transform is not needed here
+            warnings.simplefilter("ignore")
+            self.embedding_ = self.umap_.fit_transform(X)
+        return self.embedding_
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
+
+    def transform(self, X):
+        if len(X) != len(self.embedding_):
+            raise ValueError("ExactNeighboursUMAP maps only the segments it was fitted on")
+        return self.embedding_
+
+
 def default_reducer(n_docs: int, seed: int = 42):
     """No reduction below ``UMAP_MIN_SEGMENTS`` documents; UMAP to 5 dimensions above."""
     if n_docs < UMAP_MIN_SEGMENTS:
         from bertopic.dimensionality import BaseDimensionalityReduction
         return BaseDimensionalityReduction()
+    if n_docs <= EXACT_NEIGHBOURS_MAX:
+        return ExactNeighboursUMAP(seed=seed)
     from umap import UMAP
     # Below 4,096 points UMAP finds exact neighbours through a Python-level metric callable
     # (~50x slower than the total); nearest-neighbour descent is compiled and seeded.
