@@ -156,6 +156,13 @@ def _themes_table(found):
              str(t["segments"])) for t in found]
 
 
+def _print_small_talk(result):
+    if result.small_talk:
+        n = sum(len(t.members) for t in result.small_talk)
+        click.echo(f"Set aside {n} segments of small talk in interview openings and closings "
+                   f"({'; '.join(t.label for t in result.small_talk)}).")
+
+
 @cli.command()
 @click.option("--suggest-codes", is_flag=True,
               help="Also write the emergent themes as draft codes to a separate codebook file.")
@@ -174,10 +181,7 @@ def themes(state, suggest_codes, output):
     from .export import themes_rows
     result = pipeline.themes(state.project, state.progress)
     _print_themes(themes_rows(state.project))
-    if result.small_talk:
-        n = sum(len(t.members) for t in result.small_talk)
-        click.echo(f"Set aside {n} segments of small talk "
-                   f"({'; '.join(t.label for t in result.small_talk)}).")
+    _print_small_talk(result)
     if suggest_codes:
         from .themes import write_suggested_codes
         path, n = write_suggested_codes(state.project, result, Path(output) if output else None)
@@ -220,6 +224,7 @@ def run(state):
             _print_code(result)
         elif stage == "themes":
             _print_themes(themes_rows(state.project))
+            _print_small_talk(result)
         else:
             for path in result:
                 click.echo(f"Report written to {path}")

@@ -138,6 +138,7 @@ class PhraseRepresentation:
     topic's c-TF-IDF n-grams). Each is scored by how many of the topic's documents use it
     (coverage) times the log of how much more often they do than the group's other documents
     (lift), with a bonus per extra word; phrases that repeat a word of a better one are skipped.
+    With ``background``, also times the log of its lift over the whole corpus.
     Interview filler never enters a phrase, and generic words ("team", "time") only as the
     head of a longer phrase ("support team", "response time").
 
@@ -146,11 +147,14 @@ class PhraseRepresentation:
         stop: more words that are never a keyword (e.g. words frequent in the whole corpus).
         top_n: phrases kept per topic.
         exclude: phrases that say nothing here, such as the name of the code being split.
+        background: all segments of the corpus; when given, a phrase's score is also weighted
+            by how much more often the topic uses it than the whole corpus does.
     """
 
     def __init__(self, nlp=None, stop: set[str] = frozenset(), top_n: int = KEYWORDS,
-                 exclude: set[str] = frozenset()):
+                 exclude: set[str] = frozenset(), background: Sequence[str] | None = None):
         self.nlp = nlp
+        self.background = background
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -169,6 +173,10 @@ class PhraseRepresentation:
                                   token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
         present = counter.transform(docs).tocsc()
         df_all = np.asarray(present.sum(axis=0)).ravel()
+        corpus_share = None
+        if self.background is not None and len(self.background):
+            corpus_share = np.asarray(counter.transform(self.background).sum(axis=0)).ravel() \
+                / len(self.background)
         index = {p: i for i, p in enumerate(vocab)}
         out = {}
         for topic in labels:
@@ -182,7 +190,11 @@ class PhraseRepresentation:
                 coverage = df_topic[i] / len(rows)
                 lift = coverage / (df_all[i] / len(docs))
                 bonus = 1 + PHRASE_BONUS * phrase.count(" ")
-                scored.append((phrase, float(coverage * np.log1p(lift) * bonus)))
+                score = coverage * np.log1p(lift) * bonus
+                if corpus_share is not None and corpus_share[i] > 0:
+                    # a phrase all interviews use everywhere ("customer success") names nothing
+                    score *= np.log1p(coverage / corpus_share[i])
+                scored.append((phrase, float(score)))
             scored.sort(key=lambda p: (-p[1], p[0]))
             out[topic] = _distinct(scored, self.top_n) or list(topics.get(topic, []))[: self.top_n]
         return out
@@ -337,8 +349,8 @@ def _as_list(representation) -> list:
 
 
 def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_model=None,
-            stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset()
-            ) -> tuple[list[int], dict[int, list[str]]]:
+            stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset(),
+            background: Sequence[str] | None = None) -> tuple[list[int], dict[int, list[str]]]:
     """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
 
     A model that puts (almost) everything into the outlier topic is replaced by k-means over
@@ -350,7 +362,8 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
     if topic_model is None:
         topic_model = make_topic_model(len(texts), embeddings, seed, stop_words,
                                        representation=PhraseRepresentation(
-                                           nlp, stop_words, exclude=exclude))
+                                           nlp, stop_words, exclude=exclude,
+                                           background=background))
     representation, topic_model.representation_model = topic_model.representation_model, None
     topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
     if len({t for t in topics if t != -1}) < 2 and len(texts) >= 4:
@@ -519,7 +532,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             if parent is not None:  # a sub-theme of "Churn" is not labelled "churn"
                 code = codebook.codes[parent]
                 exclude = {code.name.lower(), code.id.lower(), *code.keywords}
-            topics, keywords = cluster(sub_texts, sub_emb, seed, model, stop, nlp, exclude)
+            topics, keywords = cluster(sub_texts, sub_emb, seed, model, stop, nlp, exclude,
+                                       texts)
             found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb)
             if parent is None:
                 result.small_talk.extend(t for t in found if is_small_talk(t, edges))

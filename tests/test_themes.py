@@ -158,3 +158,40 @@ def test_large_group_uses_umap_hdbscan_and_never_all_outliers(hash_embedder):
     for topic in set(topics) - {-1}:
         families = {i % 3 for i, t in enumerate(topics) if t == topic}
         assert len(families) == 1
+
+
+def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
+        make_project, blank_nlp, hash_embedder, monkeypatch):
+    from click.testing import CliRunner
+
+    from qualcx import pipeline
+    from qualcx.cli import cli
+    from qualcx.export import THEMES_COLUMNS, export
+    from qualcx.nlp import Embedder
+    from qualcx.project import Project
+    from qualcx.transcribe import ingest
+    turns = [f"Interviewer: Tell me more?\n\nAli: {t} here {i}.\n" for i in range(3)
+             for t in SUPPORT + OFFICE]
+    root = make_project({"a.txt": "\n".join(turns), "b.txt": "\n".join(turns).replace("Ali", "Bo")},
+                        toml='segment_unit = "turn"\nmin_theme_segments = 6\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    with project.store.transaction() as db:
+        for seg in db.execute("SELECT * FROM segments").fetchall():
+            if "support" in seg["text"] or "ticket" in seg["text"]:
+                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, '
+                           "code, coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, "
+                           "'support', 'Ana', 0, NULL, 'now')",
+                           (seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"]))
+    monkeypatch.setattr(pipeline, "_embedder",
+                        lambda p: Embedder("hash", p.store, model=hash_embedder))
+    monkeypatch.setattr("qualcx.nlp.load_spacy", lambda *a, **k: blank_nlp)
+    result = CliRunner().invoke(cli, ["-p", str(root), "-q", "themes", "--suggest-codes"])
+    assert result.exit_code == 0, result.output
+    assert "label" in result.output and "(emergent)" in result.output
+    assert "draft codes to" in result.output
+    book = load_codebook(root / "reports" / "suggested-codes.yaml")
+    assert book.codes and not (root / "codebook" / "suggested-codes.yaml").exists()
+    path, n = export(Project(root), "themes")
+    header = path.read_text().splitlines()[0]
+    assert header == ",".join(THEMES_COLUMNS) and n >= 2
