@@ -106,12 +106,17 @@ def _vectorizer(extra_stop: set[str] = frozenset(), n_docs: int = 0):
                            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
 
 
-def _phrases(doc, stop: set[str]) -> list[str]:
+def _is_acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def _phrases(doc, stop: set[str], display: dict[str, str] | None = None) -> list[str]:
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
 
     A phrase never holds a stop word or filler; a generic word may be part of a longer
     phrase ("response time", "work orders"), not a phrase alone or with other generic words
-    ("last year").
+    ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
+    phrase.
     """
     out, run = [], []
     for token in list(doc) + [None]:
@@ -126,6 +131,9 @@ def _phrases(doc, stop: set[str]) -> list[str]:
             run.pop()
         if run and not all(t.lower_ in GENERIC or t.lower_ in stop for t in run):
             out.append(" ".join(t.lower_ for t in run))
+            if display is not None and any(_is_acronym(t.text) for t in run):
+                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) else t.lower_
+                                            for t in run)
         run = []
     return out
 
@@ -155,6 +163,7 @@ class PhraseRepresentation:
                  exclude: set[str] = frozenset(), background: Sequence[str] | None = None):
         self.nlp = nlp
         self.background = background
+        self.display: dict[str, str] = {}  # lower-case phrase -> as shown (acronyms kept)
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -196,7 +205,8 @@ class PhraseRepresentation:
                     score *= np.log1p(coverage / corpus_share[i])
                 scored.append((phrase, float(score)))
             scored.sort(key=lambda p: (-p[1], p[0]))
-            out[topic] = _distinct(scored, self.top_n) or list(topics.get(topic, []))[: self.top_n]
+            chosen = [(self.display.get(p, p), v) for p, v in _distinct(scored, self.top_n)]
+            out[topic] = chosen or list(topics.get(topic, []))[: self.top_n]
         return out
 
     def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:
@@ -206,7 +216,7 @@ class PhraseRepresentation:
         if self.nlp is not None:
             for doc in self.nlp.pipe(sample, batch_size=64):
                 if any(t.pos_ for t in doc):
-                    found.update(_phrases(doc, self.stop))
+                    found.update(_phrases(doc, self.stop, self.display))
         if not found:
             found = {w for w, _ in base if w and not set(w.split()) & self.stop}
         return found - self.exclude
@@ -217,7 +227,7 @@ def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]
     chosen: list[tuple[str, float]] = []
     seen: set[str] = set()
     for phrase, score in scored:
-        words = set(phrase.split())
+        words = set(phrase.lower().split())
         if words & seen:
             continue
         chosen.append((phrase, score))
