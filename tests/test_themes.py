@@ -158,6 +158,7 @@ def test_large_group_uses_umap_hdbscan_and_never_all_outliers(hash_embedder):
     for topic in set(topics) - {-1}:
         families = {i % 3 for i, t in enumerate(topics) if t == topic}
         assert len(families) == 1
+    assert cluster(texts, emb, seed=5) == (topics, keywords)  # UMAP is seeded too
 
 
 def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
