@@ -7,9 +7,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-QUOTE_MIN_WORDS = 12
-QUOTE_MAX_WORDS = 120
-
 
 @dataclass
 class Quote:
@@ -94,33 +91,28 @@ def load_corpus(store) -> Corpus:
     return Corpus(interviews, segments, dict(codes), sorted(coders), themes)
 
 
-def _quote(corpus: Corpus, seg_id: int, score: float) -> Quote:
-    seg = corpus.segments[seg_id]
-    return Quote(clean(seg["text"]), seg["interview_id"], corpus.role(seg["interview_id"]),
-                 seg_id, seg["start"], seg["end"], round(score, 3))
-
-
 def pick_quotes(corpus: Corpus, ranked: list[tuple[int, float]], n: int) -> list[Quote]:
     """Choose up to ``n`` quotes from (segment, score) pairs ranked best first.
 
-    Readable lengths first, then one quote per interviewee before any interviewee gets a second.
+    Delegates to :func:`qualcx.quotes.select_quotes`: central (high score), different from each
+    other, one per interviewee before any gets a second, trimmed to whole sentences.
     """
-    def readable(seg_id):
-        words = len(corpus.segments[seg_id]["text"].split())
-        return QUOTE_MIN_WORDS <= words <= QUOTE_MAX_WORDS
-    ordered = [r for r in ranked if readable(r[0])] + [r for r in ranked if not readable(r[0])]
-    chosen: list[tuple[int, float]] = []
-    used: set[str] = set()
-    for rounds in range(2):
-        for seg_id, score in ordered:
-            if len(chosen) == n:
-                break
-            who = corpus.segments[seg_id]["interview_id"]
-            if (seg_id, score) in chosen or (rounds == 0 and who in used):
-                continue
-            chosen.append((seg_id, score))
-            used.add(who)
-    return [_quote(corpus, s, sc) for s, sc in chosen]
+    from .quotes import Candidate, select_quotes
+    seen: set[int] = set()
+    candidates = []
+    for seg_id, score in ranked:
+        if seg_id in seen:
+            continue
+        seen.add(seg_id)
+        seg = corpus.segments[seg_id]
+        candidates.append(Candidate(seg_id, seg["text"], seg["interview_id"],
+                                    corpus.role(seg["interview_id"]), float(score or 0.0)))
+    quotes = []
+    for ex in select_quotes(candidates, n):
+        seg = corpus.segments[ex.candidate.key]
+        quotes.append(Quote(ex.text, seg["interview_id"], ex.candidate.role, ex.candidate.key,
+                            seg["start"] + ex.start, seg["start"] + ex.end, round(ex.score, 3)))
+    return quotes
 
 
 def code_quotes(corpus: Corpus, code_ids: list[str], n: int, exclude: set[int] = frozenset()

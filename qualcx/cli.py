@@ -195,19 +195,37 @@ def _themes_table(found):
              str(t["segments"])) for t in found]
 
 
+def _print_small_talk(result):
+    if result.small_talk:
+        n = sum(len(t.members) for t in result.small_talk)
+        click.echo(f"Set aside {n} segments of small talk in interview openings and closings "
+                   f"({'; '.join(t.label for t in result.small_talk)}).")
+
+
 @cli.command()
+@click.option("--suggest-codes", is_flag=True,
+              help="Also write the emergent themes as draft codes to a separate codebook file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="File for --suggest-codes (default: reports/suggested-codes.yaml).")
 @pass_state
-def themes(state):
+def themes(state, suggest_codes, output):
     """Find sub-themes within each code and emergent themes in uncoded talk.
 
-    Example:
+    Small talk (greetings, consent, thanks in the interviews' openings and closings) is set
+    aside, not reported as a theme. Example:
 
-        qualcx -p my-study themes
+        qualcx -p my-study themes --suggest-codes
     """
     from . import pipeline
     from .export import themes_rows
-    pipeline.themes(state.project, state.progress)
+    result = pipeline.themes(state.project, state.progress)
     _print_themes(themes_rows(state.project))
+    _print_small_talk(result)
+    if suggest_codes:
+        from .themes import write_suggested_codes
+        path, n = write_suggested_codes(state.project, result, Path(output) if output else None)
+        click.echo(f"Wrote {n} draft codes to {path}; review them and copy the ones to keep "
+                   "into your codebook.")
 
 
 @cli.command()
@@ -245,6 +263,7 @@ def run(state):
             _print_code(result)
         elif stage == "themes":
             _print_themes(themes_rows(state.project))
+            _print_small_talk(result)
         else:
             for path in result:
                 click.echo(f"Report written to {path}")

@@ -64,15 +64,17 @@ def code(project: Project, progress: Progress = QUIET) -> dict:
 
 
 def themes(project: Project, progress: Progress = QUIET):
-    """Find sub-themes per code and emergent themes."""
+    """Find sub-themes per code and emergent themes; returns a :class:`ThemeResult`."""
+    from .nlp import load_spacy
     from .themes import themes_project
     project.codebook  # noqa: B018 - validate the codebook before any slow work
     _require_segments(project)
     summary: dict = {}
     with recorded(project, "themes", summary):
+        nlp = load_spacy(project.settings["spacy_model"], "lemmas")
         with progress("Finding themes", len(project.codebook.top_level) + 1) as step:
-            found = themes_project(project, _embedder(project), step)
-        summary.update(themes=len(found))
+            found = themes_project(project, _embedder(project), step, nlp=nlp)
+        summary.update(themes=len(found.themes), small_talk=len(found.small_talk))
     return found
 
 

