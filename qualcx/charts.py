@@ -94,10 +94,16 @@ def line_chart(x_labels: list[str], series: list[tuple[str, list[int], str]], ti
             offset = -8 if not others or v > max(others) or (v == max(others) and s == 0) else 16
             out.append(f'<text x="{_n(cx)}" y="{_n(cy + offset)}" text-anchor="middle" '
                        f'font-size="11" fill="{colour}">{v}</text>')
-        if values:
-            last_y = y(values[-1]) + (0 if s == 0 else 14)
-            out.append(f'<text x="{_n(left + step_x * (n - 1) + 14)}" y="{_n(last_y + 4)}" '
-                       f'fill="{colour}" font-weight="bold">{escape(name)}</text>')
+    # Series names at the right end of their lines, pushed apart so that close lines' names
+    # never overprint each other (the higher value's name stays above).
+    ends = sorted(((y(values[-1]), -values[-1], s, name, colour)
+                   for s, (name, values, colour) in enumerate(series) if values))
+    previous = None
+    for end_y, _, _, name, colour in ends:
+        end_y = end_y if previous is None else max(end_y, previous + 14)
+        previous = end_y
+        out.append(f'<text x="{_n(left + step_x * (n - 1) + 14)}" y="{_n(end_y + 4)}" '
+                   f'fill="{colour}" font-weight="bold">{escape(name)}</text>')
     out.append("</svg>")
     return Markup("\n".join(out))
 
