@@ -122,36 +122,62 @@ def build_prototypes(codebook: Codebook) -> list[Prototype]:
 class KeywordMatcher:
     """Finds codes' keywords in texts on lemmas, so 'cancelled' matches 'cancel'.
 
-    Only texts that contain a keyword's first three letters go through spaCy, so a
-    codebook without keywords (or a corpus that never mentions them) costs nothing.
+    Texts are only tokenised; each distinct word is lemmatised once, out of context, by the
+    pipeline's rule lemmatizer as a noun, a verb and an adjective, and a keyword word
+    matches any of those readings ('left' matches 'leave'). This keeps keyword matching a
+    small fraction of the cost of embedding, with no tagger run over the corpus. A pipeline
+    without a lemmatizer matches lower-cased words.
     """
 
+    TEXT_POS = ("NOUN", "VERB", "ADJ")
+    KEYWORD_POS = ("NOUN", "VERB")
+
     def __init__(self, codebook: Codebook, nlp):
-        from spacy.matcher import PhraseMatcher
         self.nlp = nlp
-        attr = "LEMMA" if _has_lemmas(nlp) else "LOWER"
-        self.matcher = PhraseMatcher(nlp.vocab, attr=attr)
-        stems = set()
+        self.lemmatizer = nlp.get_pipe("lemmatizer") if _has_lemmas(nlp) else None
+        self._cache: dict[tuple[str, tuple], frozenset] = {}
+        self.phrases: dict[str, list[tuple[str, list[frozenset]]]] = {}
         for code in codebook.codes.values():
-            if code.keywords:
-                patterns = list(nlp.pipe([k.lower() for k in code.keywords]))
-                self.matcher.add(code.id, patterns)
-                stems.update(tok.lower_[:3] for doc in patterns for tok in doc)
-        self.stems = tuple(sorted(stems))
+            for keyword in code.keywords:
+                words = [t.lower_ for t in nlp.make_doc(keyword) if not t.is_space]
+                if not words:
+                    continue
+                readings = [self.readings(w, self.KEYWORD_POS) for w in words]
+                for first in readings[0]:
+                    self.phrases.setdefault(first, []).append((code.id, readings))
+
+    def readings(self, word: str, pos: tuple[str, ...]) -> frozenset:
+        """The word and its lemmas under each part of speech in ``pos``."""
+        key = (word, pos)
+        if key not in self._cache:
+            found = {word}
+            if self.lemmatizer is not None:
+                for tag in pos:
+                    token = self.nlp.make_doc(word)[0]
+                    token.pos_ = tag
+                    found.update(x.lower() for x in self.lemmatizer.rule_lemmatize(token))
+            self._cache[key] = frozenset(found)
+        return self._cache[key]
 
     def find(self, texts: list[str]) -> list[dict[str, list[str]]]:
         """For each text, the codes whose keywords occur and the words that matched."""
         out: list[dict[str, list[str]]] = [{} for _ in texts]
-        if not self.stems:
+        if not self.phrases:
             return out
-        lower = [t.lower() for t in texts]
-        todo = [i for i, t in enumerate(lower) if any(s in t for s in self.stems)]
-        for i, doc in zip(todo, self.nlp.pipe([texts[i] for i in todo], batch_size=256)):
-            found = out[i]
-            for match_id, start, end in self.matcher(doc):
-                words = found.setdefault(self.nlp.vocab.strings[match_id], [])
-                if doc[start:end].text.lower() not in words:
-                    words.append(doc[start:end].text.lower())
+        for i, text in enumerate(texts):
+            doc = self.nlp.make_doc(text)
+            words = [t.lower_ for t in doc]
+            forms = [self.readings(w, self.TEXT_POS) for w in words]
+            for k, candidates in enumerate(forms):
+                for lemma in candidates:
+                    for code_id, phrase in self.phrases.get(lemma, ()):
+                        end = k + len(phrase)
+                        if end <= len(forms) and all(forms[k + n] & phrase[n]
+                                                     for n in range(len(phrase))):
+                            found = out[i].setdefault(code_id, [])
+                            matched = doc[k:end].text.lower()
+                            if matched not in found:
+                                found.append(matched)
         return out
 
 
