@@ -48,6 +48,8 @@ def build(source: Path, root: Path, n_segments: int) -> Project:
     first = Project(seed)
     pipeline.ingest(first)
     pool = sentences(first)
+    questions = [r[0] for r in first.store.db.execute(
+        "SELECT text FROM turns WHERE role = 'interviewer'")]
     first.close()
     rng = random.Random(7)
     big = root / "big"
@@ -59,7 +61,7 @@ def build(source: Path, root: Path, n_segments: int) -> Project:
     for k in range((n_segments + per_interview - 1) // per_interview):
         lines = []
         for t in range(per_interview):
-            lines.append(f"Interviewer: Question {t} of interview {k}?\n")
+            lines.append(f"Interviewer: {questions[t % len(questions)]}\n")
             lines.append("Respondent: " + " ".join(rng.sample(pool, 2)) + f" (case {k}.{t})\n")
         (big / "interviews" / f"i{k:04d}.txt").write_text("\n".join(lines), encoding="utf-8")
     project = Project(big)

@@ -88,13 +88,23 @@ class CodingDecision:
 
 @dataclass
 class Labels:
-    """Human codes as training data: rows of segments a person coded, and their codes."""
+    """Human codes as training data: rows of segments a person coded, and their codes.
+
+    A segment a person coded is a positive for its codes and a negative for every other code;
+    a segment where a person only rejected codes is a negative for those codes alone
+    (``known`` says which decisions a row holds).
+    """
 
     index: np.ndarray                 # positions (in the scored segments) of labelled segments
     y: np.ndarray                     # bool, labelled segments x codes (children imply parents)
     groups: np.ndarray                # interview id of each labelled segment
     texts: list = field(default_factory=list)
     segment_ids: list = field(default_factory=list)
+    known: np.ndarray | None = None   # bool, like y: which decisions are known (default: all)
+
+    def __post_init__(self):
+        if self.known is None:
+            self.known = np.ones_like(self.y, dtype=bool)
 
     @property
     def empty(self) -> bool:
@@ -274,7 +284,8 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
     if labels.empty or n == 0:
         return share, near, near_sim
     train = vecs[labels.index]
-    y = labels.y.astype(np.float64)
+    known = labels.known.astype(np.float64)
+    y = labels.y.astype(np.float64) * known
     for lo in range(0, n, 2048):
         sims = vecs[lo:lo + 2048] @ train.T
         same = groups[lo:lo + 2048, None] == labels.groups[None, :]
@@ -283,7 +294,7 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
         idx = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         top = np.take_along_axis(sims, idx, axis=1)
         w = np.where(np.isfinite(top), np.clip(top, 0, None) ** 2, 0.0)
-        total = w.sum(axis=1, keepdims=True)
+        total = np.einsum("ik,ikm->im", w, known[idx])
         share[lo:lo + 2048] = np.einsum("ik,ikm->im", w, y[idx]) / np.where(total == 0, 1, total)
         for j in range(m):
             pos_sims = np.where(labels.y[None, :, j], sims, -np.inf)
@@ -381,9 +392,11 @@ def context_vectors(segments: list, seg_vecs: np.ndarray, question_vecs: dict[in
 
 def human_labels(store, segments: list[dict], codebook: Codebook, code_ids: list[str],
                  exclude_coders: tuple[str, ...] = ()) -> Labels:
-    """Segments a person has coded, as training rows: their codes (and their codes' ancestors)
-    are positives, every other code a negative. Rejected machine codes, when the store keeps
-    them, are negatives too."""
+    """The store's human decisions as training rows (see :class:`Labels`).
+
+    A human code brings its ancestors with it. Rejections (the ``rejections`` table written
+    by ``qualcx review``, when present) are negatives unless another person applied the code.
+    """
     pos = {s["id"]: i for i, s in enumerate(segments)}
     col = {c: j for j, c in enumerate(code_ids)}
     coded: dict[int, set[str]] = {}
@@ -393,14 +406,27 @@ def human_labels(store, segments: list[dict], codebook: Codebook, code_ids: list
             codes = coded.setdefault(r["segment_id"], set())
             if r["code"] in col:
                 codes.update([r["code"], *codebook.ancestors(r["code"])])
-    index = sorted(pos[s] for s in coded)
+    rejected: dict[int, set[str]] = {}
+    if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                        "AND name = 'rejections'").fetchone():
+        for r in store.db.execute("SELECT segment_id, code, coder FROM rejections "
+                                  "WHERE segment_id IS NOT NULL"):
+            if r["segment_id"] in pos and r["coder"] not in exclude_coders and r["code"] in col:
+                rejected.setdefault(r["segment_id"], set()).add(r["code"])
+    index = sorted(pos[s] for s in set(coded) | set(rejected))
     y = np.zeros((len(index), len(code_ids)), dtype=bool)
+    known = np.zeros_like(y)
     for row, i in enumerate(index):
-        for c in coded[segments[i]["id"]]:
-            y[row, col[c]] = True
+        seg_id = segments[i]["id"]
+        if seg_id in coded:
+            known[row] = True
+            for c in coded[seg_id]:
+                y[row, col[c]] = True
+        for c in rejected.get(seg_id, ()):
+            known[row, col[c]] = True
     return Labels(np.asarray(index, dtype=np.int64), y,
                   np.asarray([segments[i]["interview_id"] for i in index], dtype=object),
-                  [segments[i]["text"] for i in index], [segments[i]["id"] for i in index])
+                  [segments[i]["text"] for i in index], [segments[i]["id"] for i in index], known)
 
 
 @dataclass
@@ -550,20 +576,21 @@ def cross_validate(project, embedder=None, keyword_nlp=None, folds: int = 5,
     fold_of = {iid: k % folds for k, iid in enumerate(interviews)}
     groups = np.asarray([fold_of.get(s["interview_id"], -1) for s in segments])
     labels = Labels(labels.index, labels.y, groups[labels.index], labels.texts,
-                    labels.segment_ids)
+                    labels.segment_ids, labels.known)
     zero = scored.scores
     learned = _learn(zero, dict(scored.parts), scored.vecs, labels, groups, settings)
     args = (code_ids, project.codebook, settings["thresholds"], settings["threshold"],
             int(settings["max_codes_per_segment"]))
-    rows = labels.index
+    coded = labels.known.all(axis=1)  # segments a person coded (not only rejections)
+    rows = labels.index[coded]
 
     def as_matrix(chosen):
         out = np.zeros((len(rows), len(code_ids)), dtype=bool)
         for r, cols in enumerate(chosen):
             out[r, cols] = True
         return out
-    return CrossValidation(code_ids, labels.segment_ids, groups[rows], labels.y,
-                           as_matrix(decide(zero[rows], *args)),
+    return CrossValidation(code_ids, [i for i, c in zip(labels.segment_ids, coded) if c],
+                           groups[rows], labels.y[coded], as_matrix(decide(zero[rows], *args)),
                            as_matrix(decide(learned[rows], *args)))
 
 

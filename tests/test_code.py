@@ -240,3 +240,15 @@ def test_cross_validation_never_scores_on_training_segments(make_project, hash_e
     assert len(cv.segment_ids) == 8 and set(cv.folds) == {0, 1}
     col = cv.codes.index("pests")
     assert (cv.learned[:, col] == cv.truth[:, col]).all()
+
+
+def test_rejections_are_negatives_only_for_the_rejected_code():
+    vecs = np.array([[1, 0], [1, 0], [1, 0]], dtype=np.float32)
+    # Row 0 was coded A (so not B); row 1 only had A rejected: it says nothing about B.
+    labels = Labels(np.array([0, 1]), np.array([[True, False], [False, False]]),
+                    np.array(["a", "b"], dtype=object), ["x", "y"], [10, 11],
+                    np.array([[True, True], [True, False]]))
+    share, _, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
+    assert share[2, 0] == pytest.approx(0.5)   # one yes, one no for A
+    assert share[2, 1] == pytest.approx(0.0)   # one no for B, the rejection not counted
+    assert share[0, 0] == 0.0 and share[1, 0] == pytest.approx(1.0)
