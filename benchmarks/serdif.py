@@ -121,7 +121,7 @@ def _norm(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def import_tags(project: Project, data: Path, coder: str = "researchers") -> dict:
+def import_tags(project: Project, data: Path, coder: str) -> dict:
     """Anchor each highlight to the participant segments it covers and store human codings.
 
     A segment gets the highlight's code when the highlight covers at least half of it.
@@ -169,57 +169,109 @@ def import_tags(project: Project, data: Path, coder: str = "researchers") -> dic
 
 
 # -- agreement ------------------------------------------------------------------------------
-def label_matrix(project: Project, machine: bool, coder: str) -> tuple[list[int], list[str], np.ndarray]:
-    seg_ids = [s["id"] for s in project.store.respondent_segments()]
-    codes = list(project.codebook.codes)
-    pos = {s: i for i, s in enumerate(seg_ids)}
+CODER = "researchers"
+
+
+def import_researchers(project: Project, data: Path) -> dict:
+    """The researchers' highlights as human codes, through ``qualcx import-codes`` when present."""
+    try:
+        from qualcx.humancodes import import_codes
+    except ImportError:
+        return import_tags(project, data, CODER)
+    result = import_codes(project, data / TAGS, coder=CODER)
+    reasons: dict[str, int] = {}
+    for _, _, _, reason in result.unanchored:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {"highlights": result.passages + len(result.unanchored), "anchored": result.passages,
+            "codings": result.imported, "not anchored": reasons}
+
+
+def figures(truth: np.ndarray, pred: np.ndarray, codes: list[str]) -> tuple[list, object, float]:
+    """Per-code and pooled figures of the machine (B) against the researchers (A)."""
+    try:
+        from qualcx.agree import table_figures
+    except ImportError:
+        table_figures = _table_figures
+    rows = []
+    for j, code in enumerate(codes):
+        a, b = truth[:, j], pred[:, j]
+        rows.append(table_figures(code, int((a & b).sum()), int((a & ~b).sum()),
+                                  int((~a & b).sum()), int((~a & ~b).sum())))
+    a, b = truth.ravel(), pred.ravel()
+    overall = table_figures("(overall)", int((a & b).sum()), int((a & ~b).sum()),
+                            int((~a & b).sum()), int((~a & ~b).sum()))
+    kappas = [r.kappa for r in rows if r.kappa is not None]
+    return rows, overall, float(np.mean(kappas)) if kappas else float("nan")
+
+
+def _table_figures(code, both, only_a, only_b, neither):
+    """Used only when qualcx.agree is absent: the same figures from sklearn and krippendorff."""
+    from types import SimpleNamespace
+
+    import krippendorff
+    n = both + only_a + only_b + neither
+    po = (both + neither) / n
+    pe = ((both + only_a) * (both + only_b) + (only_b + neither) * (only_a + neither)) / n ** 2
+    counts = np.array([[0, 2]] * both + [[1, 1]] * (only_a + only_b) + [[2, 0]] * neither)
+    alpha = (krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
+             if counts[:, 0].sum() and counts[:, 1].sum() else None)
+    return SimpleNamespace(code=code, both=both, only_a=only_a, only_b=only_b, neither=neither,
+                           kappa=(po - pe) / (1 - pe) if pe < 1 else None, alpha=alpha,
+                           f1=2 * both / (2 * both + only_a + only_b) if both + only_a + only_b
+                           else None)
+
+
+def machine_matrix(project: Project, segment_ids: list[int], codes: list[str], coder: str,
+                   machine: bool) -> np.ndarray:
+    pos = {s: i for i, s in enumerate(segment_ids)}
     col = {c: j for j, c in enumerate(codes)}
-    y = np.zeros((len(seg_ids), len(codes)), dtype=bool)
+    y = np.zeros((len(segment_ids), len(codes)), dtype=bool)
     for r in project.store.db.execute("SELECT segment_id, code FROM codings WHERE is_machine = ? "
                                       "AND coder = ?", (int(machine), coder)):
         if r["segment_id"] in pos and r["code"] in col:
             y[pos[r["segment_id"]], col[r["code"]]] = True
-    return seg_ids, codes, y
+    return y
 
 
-def agreement(truth: np.ndarray, pred: np.ndarray, codes: list[str]) -> list[dict]:
-    """Per code and overall (pooled over every segment x code decision)."""
-    import krippendorff
-    from sklearn.metrics import cohen_kappa_score, f1_score
-
-    def one(name, a, b):
-        a, b = a.astype(int).ravel(), b.astype(int).ravel()
-        both = a.any() or b.any()
-        kappa = cohen_kappa_score(a, b) if both and len(set(a) | set(b)) > 1 else float("nan")
-        alpha = (krippendorff.alpha(reliability_data=np.vstack([a, b]),
-                                    level_of_measurement="nominal")
-                 if len(set(a) | set(b)) > 1 else float("nan"))
-        return {"code": name, "human": int(a.sum()), "machine": int(b.sum()),
-                "both": int((a & b).sum()), "kappa": kappa, "alpha": alpha,
-                "f1": f1_score(a, b, zero_division=0)}
-    rows = [one(c, truth[:, j], pred[:, j]) for j, c in enumerate(codes)]
-    rows.append(one("ALL (pooled)", truth, pred))
-    kappas = [r["kappa"] for r in rows[:-1] if not np.isnan(r["kappa"])]
-    rows.append({"code": "mean over codes", "human": 0, "machine": 0, "both": 0,
-                 "kappa": float(np.mean(kappas)), "alpha": float("nan"),
-                 "f1": float(np.mean([r["f1"] for r in rows[:-1]]))})
-    return rows
+def _fmt(x) -> str:
+    return "   n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:6.3f}"
 
 
-def print_table(title: str, rows: list[dict]):
+def print_table(title: str, result: tuple, names: dict[str, str]):
+    rows, overall, mean_kappa = result
     print(f"\n{title}")
-    print(f"{'code':44} {'human':>6} {'machine':>7} {'both':>5} {'kappa':>6} {'alpha':>6} {'F1':>5}")
-    for r in rows:
-        print(f"{r['code'][:44]:44} {r['human']:6d} {r['machine']:7d} {r['both']:5d} "
-              f"{r['kappa']:6.3f} {r['alpha']:6.3f} {r['f1']:5.3f}")
+    print(f"{'code':44} {'human':>6} {'machine':>7} {'both':>5} {'kappa':>6} {'alpha':>6} "
+          f"{'F1':>6}")
+    for r in [*rows, overall]:
+        name = names.get(r.code, r.code)
+        print(f"{name[:44]:44} {r.both + r.only_a:6d} {r.both + r.only_b:7d} {r.both:5d} "
+              f"{_fmt(r.kappa)} {_fmt(r.alpha)} {_fmt(r.f1)}")
+    print(f"{'mean of per-code kappas':44} {'':6} {'':7} {'':5} {_fmt(mean_kappa)}")
+
+
+def write_markdown(path: Path, names: dict, every, cv_zero, cv_learned):
+    """Rows: code, human segments, zero-shot kappa (all segments), learned kappa, learned F1."""
+    lines = []
+    for a, c in zip([*every[0], every[1]], [*cv_learned[0], cv_learned[1]]):
+        lines.append(f"| {names.get(a.code, a.code)} | {a.both + a.only_a} | {_fmt(a.kappa).strip()} "
+                     f"| {_fmt(c.kappa).strip()} | {_fmt(c.f1).strip()} |")
+    lines.append(f"| mean of per-code kappas | | {_fmt(every[2]).strip()} | "
+                 f"{_fmt(cv_learned[2]).strip()} | |")
+    lines.append(f"\nCV zero-shot overall kappa {_fmt(cv_zero[1].kappa).strip()}, alpha "
+                 f"{_fmt(cv_zero[1].alpha).strip()}, F1 {_fmt(cv_zero[1].f1).strip()}; learned "
+                 f"alpha {_fmt(cv_learned[1].alpha).strip()}; zero-shot (all) alpha "
+                 f"{_fmt(every[1].alpha).strip()}, F1 {_fmt(every[1].f1).strip()}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="also write the per-code table as Markdown rows to this file")
     parser.add_argument("--keep", type=Path, default=None,
-                        help="build the project in this folder instead of a temporary one")
+                        help="build the project in this (new) folder instead of a temporary one")
     args = parser.parse_args()
     if not (args.data / TAGS).exists():
         sys.exit(f"{args.data}: not the SERDIF data folder (no {TAGS}); pass --data")
@@ -229,22 +281,31 @@ def main():
         project = build_project(args.data, root)
         start = time.perf_counter()
         pipeline.ingest(project)
-        imported = import_tags(project, args.data)
         n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
-        print(f"ingested {n} participant segments in {time.perf_counter() - start:.1f} s; "
-              f"highlights: {imported}")
+        print(f"ingested {n} participant segments in {time.perf_counter() - start:.1f} s")
+        print(f"researchers' highlights: {import_researchers(project, args.data)}")
         start = time.perf_counter()
+        project.settings["learn_from_humans"] = False  # zero-shot: the codebook alone
         pipeline.code(project)
-        print(f"coded in {time.perf_counter() - start:.1f} s")
-        coder = project.settings["coder_name"]
-        _, codes, truth = label_matrix(project, False, "researchers")
-        _, _, zero = label_matrix(project, True, coder)
-        print_table("Zero-shot (codebook descriptions only)", agreement(truth, zero, codes))
-        cv = cross_validate(project, folds=args.folds, human_coder="researchers")
-        print_table(f"Learning from the researchers' codes ({args.folds} folds by interview; "
-                    "scored only on held-out interviews)", agreement(cv.truth, cv.learned, codes))
-        print_table("Same folds, zero-shot (for comparison)", agreement(cv.truth, cv.zero_shot,
-                                                                        codes))
+        print(f"coded zero-shot in {time.perf_counter() - start:.1f} s")
+        codes = list(project.codebook.codes)
+        names = {c.id: c.name for c in project.codebook.codes.values()}
+        seg_ids = [s["id"] for s in project.store.respondent_segments()]
+        truth = machine_matrix(project, seg_ids, codes, CODER, False)
+        zero = machine_matrix(project, seg_ids, codes, project.settings["coder_name"], True)
+        every = figures(truth, zero, codes)
+        print_table(f"Zero-shot, every participant segment ({len(seg_ids)})", every, names)
+        project.settings["learn_from_humans"] = True
+        cv = cross_validate(project, folds=args.folds, human_coder=CODER)
+        title = (f"on the {len(cv.segment_ids)} segments the researchers coded, "
+                 f"{args.folds} folds by interview")
+        cv_zero = figures(cv.truth, cv.zero_shot, codes)
+        cv_learned = figures(cv.truth, cv.learned, codes)
+        print_table(f"Zero-shot, {title}", cv_zero, names)
+        print_table(f"Learning from the researchers' codes of the other folds, {title}",
+                    cv_learned, names)
+        if args.markdown:
+            write_markdown(args.markdown, names, every, cv_zero, cv_learned)
         project.close()
 
 
