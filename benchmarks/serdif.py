@@ -253,8 +253,9 @@ def write_markdown(path: Path, names: dict, every, cv_zero, cv_learned):
     """Rows: code, human segments, zero-shot kappa (all segments), learned kappa, learned F1."""
     lines = []
     for a, c in zip([*every[0], every[1]], [*cv_learned[0], cv_learned[1]]):
-        lines.append(f"| {names.get(a.code, a.code)} | {a.both + a.only_a} | {_fmt(a.kappa).strip()} "
-                     f"| {_fmt(c.kappa).strip()} | {_fmt(c.f1).strip()} |")
+        lines.append(f"| {names.get(a.code, a.code)} | {a.both + a.only_a} | "
+                     f"{_fmt(a.kappa).strip()} | {_fmt(c.kappa).strip()} | "
+                     f"{_fmt(c.f1).strip()} |")
     lines.append(f"| mean of per-code kappas | | {_fmt(every[2]).strip()} | "
                  f"{_fmt(cv_learned[2]).strip()} | |")
     lines.append(f"\nCV zero-shot overall kappa {_fmt(cv_zero[1].kappa).strip()}, alpha "
