@@ -81,13 +81,18 @@ def main():
         nlp = load_spacy(s["spacy_model"], "lemmas")
         texts = [r["text"] for r in project.store.respondent_segments()]
         model.encode(texts[:64], batch_size=int(s["batch_size"]))  # warm up
-        start = time.perf_counter()
-        Embedder(s["embedding_model"], None, model=model,
-                 batch_size=int(s["batch_size"])).encode(texts)
-        embed = time.perf_counter() - start
+
+        def embed_alone() -> float:
+            start = time.perf_counter()
+            Embedder(s["embedding_model"], None, model=model,
+                     batch_size=int(s["batch_size"])).encode(texts)
+            return time.perf_counter() - start
+        # The machine is shared: embed before and after coding and take the mean.
+        before = embed_alone()
         start = time.perf_counter()
         result = pipeline.code(project)
         code = time.perf_counter() - start
+        embed = (before + embed_alone()) / 2
         start = time.perf_counter()
         KeywordMatcher(project.codebook, nlp).find(texts)
         keywords = time.perf_counter() - start
@@ -96,11 +101,11 @@ def main():
         score_project(project, emb, nlp)
         cached = time.perf_counter() - start
         print(f"segments: {len(texts)}; codings: {result['codings']}")
-        print(f"embedding alone:          {embed:7.1f} s")
-        print(f"qualcx code (cold cache): {code:7.1f} s")
-        print(f"  of which keywords:      {keywords:7.1f} s")
-        print(f"  scoring, cached vectors:{cached:7.1f} s")
-        print(f"ratio code / embedding:   {code / embed:7.2f}")
+        print(f"embedding alone (mean of 2): {embed:7.1f} s")
+        print(f"qualcx code (cold cache):    {code:7.1f} s")
+        print(f"  keyword matching:          {keywords:7.1f} s")
+        print(f"  everything but embedding:  {cached:7.1f} s  (a second pass, vectors cached)")
+        print(f"ratio code / embedding:      {code / embed:7.2f}")
         project.close()
 
 
