@@ -19,7 +19,8 @@ How a code's score for a segment is made:
    a code (k nearest neighbours on the context-blended embedding) is blended with the
    zero-shot score, weighted by how many human examples the code has. A human-coded
    segment is scored only from other interviews' human codes, so agreement measured on it
-   stays honest; :func:`cross_validate` reports the gain over interview folds.
+   stays honest (other segments use every human code); :func:`cross_validate` reports the
+   gain over interview folds.
 4. **Decision.** A code is applied at or above its threshold (``thresholds`` per code,
    ``threshold`` otherwise), at most ``max_codes_per_segment`` per segment. A child code
    implies its parent; a parent is applied alone only when no child qualifies.
@@ -120,7 +121,11 @@ def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | N
         labels = labels if labels is not None else human_labels(store, segments, codebook,
                                                                 code_ids)
         if not labels.empty:
-            groups = np.asarray([s["interview_id"] for s in segments], dtype=object)
+            # A human-coded segment learns only from other interviews (so agreement measured
+            # on it stays honest); any other segment learns from every human code.
+            coded = set(labels.index.tolist())
+            groups = np.asarray([s["interview_id"] if i in coded else None
+                                 for i, s in enumerate(segments)], dtype=object)
             scores = _learn(scores, parts, vecs, labels, groups, settings)
     return Scored(segments, code_ids, scores, parts, protos, hits,
                   {q: q_text[q] for q in q_ids}, vecs)

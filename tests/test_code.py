@@ -211,6 +211,10 @@ def test_learned_scores_never_use_the_segments_own_interview():
     share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
     assert share[0, 0] == 0.0          # its own code is invisible to segment 0
     assert near[0, 0] == -1 and near[1, 0] == 0
+    # A segment nobody coded (group None) learns from every labelled segment.
+    vecs = np.array([[1, 0], [0.9, 0.1], [1, 0]], dtype=np.float32)
+    share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", None], dtype=object), 5)
+    assert near[2, 0] == 0 and 0 < share[2, 0] < 1
 
 
 def test_cross_validation_never_scores_on_training_segments(make_project, hash_embedder,

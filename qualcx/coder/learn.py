@@ -46,8 +46,9 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Share of each segment's k most similar human-coded segments that carry each code.
 
-    A segment never learns from human-coded segments of its own interview (``groups``), so
-    a human-coded segment is predicted from other interviews only.
+    A segment never learns from labelled segments of its own group (``groups``: an interview
+    or a fold; None matches no group), so a labelled segment can be predicted from other
+    interviews only.
 
     Returns:
         share (segments x codes), and per segment and code the labelled row of the nearest
