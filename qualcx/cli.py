@@ -106,19 +106,58 @@ def _print_ingest(result):
 
 
 @cli.command()
+@click.option("--redact", is_flag=True,
+              help="Replace person names, e-mails and phone numbers with placeholders such as "
+                   "[PERSON 1] (kept for this project from then on; the mapping stays in the "
+                   "project store).")
 @pass_state
-def ingest(state):
+def ingest(state, redact):
     """Read transcripts from interviews/ into the project store.
 
-    Unchanged files are skipped; a file that cannot be read is reported and the rest are still
-    read (the exit code is then 1). Example:
+    Reads .txt, .md, .docx, .odt, .pdf, .vtt, .srt, .csv and .xlsx. Unchanged files are
+    skipped; a file that cannot be read is reported and the rest are still read (the exit
+    code is then 1). Example:
 
-        qualcx -p my-study ingest
+        qualcx -p my-study ingest --redact
     """
     from . import pipeline
+    if redact:
+        state.project.settings["redact"] = True
     result = pipeline.ingest(state.project, state.progress)
     _print_ingest(result)
     if result.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--language", default=None, help="Spoken language code, e.g. en (default: "
+              "detected; the packaged tiny.en model knows English only).")
+@click.option("--overwrite", is_flag=True, help="Replace existing .vtt transcripts.")
+@pass_state
+def transcribe(state, audio, language, overwrite):
+    """Turn recordings into .vtt transcripts in interviews/ (needs the audio extra).
+
+    Speakers are not told apart: add '<v Name>' tags to the cues, then run 'qualcx ingest'.
+    Install with pip install 'qualcx[audio]'. Example:
+
+        qualcx -p my-study transcribe recordings/p01.wav recordings/p02.mp3
+    """
+    from .audio import load_whisper, transcribe_files
+    project = state.project
+    project.require_interviews_dir()
+    model = load_whisper(project.settings["whisper_model"])
+    with state.progress("Transcribing recordings", len(audio)) as step:
+        written, errors = transcribe_files([Path(a) for a in audio], project.interviews_dir,
+                                           model=model, language=language, overwrite=overwrite,
+                                           progress=step)
+    for path in written:
+        click.echo(f"wrote {path}")
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    click.echo(f"Transcribed {len(written)} recording(s), {len(errors)} failed. Check the text, "
+               "then run 'qualcx ingest'.")
+    if errors:
         sys.exit(1)
 
 

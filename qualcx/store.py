@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ProjectError, SchemaVersionError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS turns (
     id INTEGER PRIMARY KEY, interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
     idx INTEGER NOT NULL, speaker TEXT NOT NULL, role TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, question_id TEXT,
+    start_time REAL, end_time REAL,
     UNIQUE (interview_id, idx));
 CREATE TABLE IF NOT EXISTS segments (
     id INTEGER PRIMARY KEY, interview_id TEXT NOT NULL REFERENCES interviews(id) ON DELETE CASCADE,
@@ -54,7 +55,18 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL, versions TEXT NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS redactions (
+    kind TEXT NOT NULL, original TEXT NOT NULL, placeholder TEXT NOT NULL,
+    PRIMARY KEY (kind, original));
 """
+
+# In-place upgrades: version -> statements that bring a store of that version one step up.
+MIGRATIONS = {
+    1: ["ALTER TABLE turns ADD COLUMN start_time REAL",
+        "ALTER TABLE turns ADD COLUMN end_time REAL",
+        "CREATE TABLE IF NOT EXISTS redactions (kind TEXT NOT NULL, original TEXT NOT NULL, "
+        "placeholder TEXT NOT NULL, PRIMARY KEY (kind, original))"],
+}
 
 
 def text_hash(text: str) -> str:
@@ -82,6 +94,10 @@ class Store:
         if has_meta:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(row["value"]) if row else None
+            if version is not None and version < SCHEMA_VERSION and all(
+                    v in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+                self._migrate(version)
+                version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.path}: project store has schema version {version}, but this qualcx "
@@ -93,6 +109,15 @@ class Store:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _migrate(self, version: int):
+        """Upgrade an older store in place, keeping every interview and human code."""
+        with self.transaction() as db:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    db.execute(statement)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                       (str(SCHEMA_VERSION),))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

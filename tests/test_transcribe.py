@@ -90,13 +90,14 @@ def test_encodings(tmp_path):
 
 def test_bad_files_are_named_and_do_not_stop_the_rest(make_project, blank_nlp):
     root = make_project({"good.txt": TWO_SPEAKERS, "empty.txt": "  \n",
-                         "scan.pdf": "%PDF-1.4 nonsense"})
+                         "scan.pdf": "%PDF-1.4 nonsense", "notes.rtf": "{\\rtf1 hi}"})
     project = Project(root)
     result = ingest(project, nlp=blank_nlp)
     assert [r["interview"] for r in result.rows] == ["good"]
-    assert len(result.errors) == 2
+    assert len(result.errors) == 3
     assert any("empty.txt: the file is empty" in e for e in result.errors)
-    assert any("scan.pdf: unsupported file type '.pdf'" in e for e in result.errors)
+    assert any("scan.pdf: not a readable PDF" in e for e in result.errors)
+    assert any("notes.rtf: unsupported file type '.rtf'" in e for e in result.errors)
 
 
 def test_metadata_csv_gives_ids_and_attributes(make_project, blank_nlp):
@@ -134,3 +135,80 @@ def test_reingest_skips_unchanged_and_reattaches_human_codes(make_project, blank
     assert [(k["code"], k["coder"]) for k in kept] == [("churn.price", "Ana")]
     assert changed[kept[0]["start"]:kept[0]["end"]] == "The price went up."
     assert project.store.db.execute("SELECT COUNT(*) FROM codings").fetchone()[0] == 2
+
+
+GUIDED = """\
+Interviewer: Would you like a coffee before we start?
+
+Maria: No thanks.
+
+Interviewer: So, why do your customers leave you?
+
+Maria: The price went up.
+
+Interviewer: Yes.
+
+Maria: And some cancelled after that.
+
+Interviewer: Is the weather nice there today?
+
+Maria: Rainy.
+"""
+
+
+def test_respondent_turns_link_to_the_guide_question_they_answer(make_project, blank_nlp,
+                                                                  hash_embedder):
+    from qualcx.nlp import Embedder
+    project = Project(make_project({"g.txt": GUIDED}))
+    ingest(project, nlp=blank_nlp, embedder=Embedder("hash", None, model=hash_embedder))
+    rows = project.store.db.execute("SELECT role, text, question_id FROM turns ORDER BY idx")
+    assert [(r["text"][:12], r["question_id"]) for r in rows] == [
+        ("Would you li", None), ("No thanks.", None),
+        ("So, why do y", "Q1"), ("The price we", "Q1"),
+        ("Yes.", None), ("And some can", "Q1"),  # a backchannel keeps the question
+        ("Is the weath", None), ("Rainy.", None)]
+
+
+def test_guide_links_by_meaning_with_the_real_model(real_sentence_model):
+    from qualcx.codebook import GuideQuestion
+    from qualcx.nlp import Embedder
+    from qualcx.questions import link_questions
+    guide = [GuideQuestion("Q1", "Why do customers leave?"),
+             GuideQuestion("Q2", "Was the information on the home page enough?")]
+    text = ("Interviewer: What makes clients cancel their contract?\nBo: Price.\n"
+            "Interviewer: Did the home tab tell you enough to get started?\nBo: Yes.\n"
+            "Interviewer: Is the weather nice there today?\nBo: Rainy.\n")
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    encode = Embedder("all-MiniLM-L6-v2", None, model=real_sentence_model).encode
+    linked = link_questions(turns, guide, encode, 0.35)
+    assert [t.question_id for t in linked] == ["Q1", "Q1", "Q2", "Q2", None, None]
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project, blank_nlp):
+    import sqlite3
+
+    from qualcx import store as store_module
+    root = make_project({"a.txt": TWO_SPEAKERS})
+    path = root / ".qualcx" / "project.db"
+    path.parent.mkdir()
+    v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "")
+    v1 = v1[:v1.index("CREATE TABLE IF NOT EXISTS redactions")]
+    db = sqlite3.connect(path)
+    db.executescript(v1)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO interviews (id, file, sha256, text) VALUES ('a', 'a.txt', 'old', ?)",
+               (TWO_SPEAKERS,))
+    db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, coder, '
+               "is_machine, created_at) VALUES (NULL, 'a', 0, 0, 'The price went up.', "
+               "'churn.price', 'Ana', 0, 'now')")
+    db.commit()
+    db.close()
+    project = Project(root)
+    assert project.store.db.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    result = ingest(project, nlp=blank_nlp)
+    assert result.errors == [] and result.orphaned == []
+    kept = project.store.db.execute("SELECT c.code, s.text FROM codings c "
+                                    "JOIN segments s ON s.id = c.segment_id").fetchall()
+    assert [tuple(k) for k in kept] == [("churn.price", "The price went up. Some cancelled.")]
+    assert project.store.db.execute("SELECT start_time FROM turns").fetchone()[0] is None
