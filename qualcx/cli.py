@@ -274,5 +274,225 @@ def export(state, fmt, table, output):
     click.echo(f"Wrote {n} rows to {path}")
 
 
+def _table(rows: list[tuple], left: int = 1) -> None:
+    """Print rows as aligned columns: the first ``left`` columns left-aligned, the rest right."""
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) if i < left else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+
+
+@cli.command("import-codes")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--coder", default=None, help="Coder's name for rows without a coder column.")
+@click.option("--interview-column", default=None, help="Column holding the interview (file name or id).")
+@click.option("--code-column", default=None, help="Column holding the code (id or name).")
+@click.option("--text-column", default=None, help="Column holding the coded passage.")
+@click.option("--coder-column", default=None, help="Column holding the coder's name.")
+@click.option("--unanchored", "unanchored_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the rows that could not be anchored to this CSV file.")
+@pass_state
+def import_codes(state, file, coder, interview_column, code_column, text_column, coder_column,
+                 unanchored_out):
+    """Import human codings from a CSV or XLSX file (one row per coded passage).
+
+    Columns: interview, code, coder, and the passage text or start/end offsets; common names
+    (and Taguette's export: document, tag, content) are recognised. Each passage is anchored
+    to the segments it covers; rows that cannot be anchored are listed. Importing the same
+    file again adds nothing. Example:
+
+        qualcx -p my-study import-codes codes.csv --coder ana
+    """
+    from .humancodes import import_codes as run_import, write_unanchored
+    columns = {"interview": interview_column, "code": code_column, "text": text_column,
+               "coder": coder_column}
+    result = run_import(state.project, Path(file), coder=coder, columns=columns)
+    if result.per_coder:
+        _table([("coder", "codings added")] + sorted(result.per_coder.items()))
+    for code, n in sorted(result.unknown_codes.items()):
+        click.echo(f"warning: code '{code}' ({n} row(s)) is not in the codebook; imported, but "
+                   "it is not compared with the machine until the codebook has it", err=True)
+    for row, interview, code, reason in result.unanchored[:20]:
+        click.echo(f"not anchored: {file}, row {row} ({interview}, {code}): {reason}", err=True)
+    if len(result.unanchored) > 20:
+        click.echo(f"... and {len(result.unanchored) - 20} more not anchored rows"
+                   + ("" if unanchored_out else "; list them all with --unanchored FILE.csv"),
+                   err=True)
+    if unanchored_out:
+        click.echo(f"Wrote {len(result.unanchored)} not anchored rows to "
+                   f"{write_unanchored(result, unanchored_out)}")
+    click.echo(f"Imported {result.passages} passage(s) as {result.imported} new coding(s) "
+               f"({result.already} already present); {len(result.unanchored)} row(s) not anchored.")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Sheet to write, .xlsx or .csv (default: reports/review.xlsx).")
+@click.option("--import", "import_file", type=click.Path(dir_okay=False), default=None,
+              help="Read a filled-in review sheet back instead of writing one.")
+@click.option("--coder", default=None, help="Reviewer's name (with --import).")
+@pass_state
+def review(state, output, import_file, coder):
+    """Write a sheet of machine codes to accept or reject, or read one back.
+
+    The sheet lists every machine coding (with segment, interview, role, score and evidence)
+    and the uncoded or low-confidence segments; fill in 'decision' (accept or reject) and
+    'new_codes' (code ids, separated by ';'). Example:
+
+        qualcx -p my-study review -o review.xlsx
+        qualcx -p my-study review --import review.xlsx --coder ana
+    """
+    from .review import import_review, write_review
+    if import_file:
+        if not coder:
+            raise click.UsageError("give the reviewer's name with --coder NAME")
+        r = import_review(state.project, Path(import_file), coder)
+        click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
+                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged.")
+        return
+    target = Path(output) if output else state.project.reports_dir / "review.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path, n = write_review(state.project, target)
+    click.echo(f"Wrote {n} rows to {path}; fill in 'decision' and 'new_codes', then run "
+               f"'qualcx review --import {path} --coder NAME'.")
+
+
+def _fmt(value, percent=False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:.1f}" if percent else f"{value:.2f}"
+
+
+def _print_agreement(res, names: dict) -> None:
+    unit = ("respondent segments" if res.level == "segment" else "interviews")
+    click.echo(f"\n{res.level.capitalize()} level: {res.coder_a} (A, reference) vs {res.coder_b} "
+               f"(B), {res.units} {unit} of {len(res.interviews)} interview(s) both coded")
+    rows = [("code", "both", "only A", "only B", "neither", "n", "kappa", "alpha", "agree %",
+             "precision", "recall", "F1")]
+    for r in (*res.codes, res.overall):
+        label = r.code if r.code in names or r.code == "(overall)" else f"{r.code} (not in codebook)"
+        rows.append((label, r.both, r.only_a, r.only_b, r.neither, r.n, _fmt(r.kappa),
+                     _fmt(r.alpha), _fmt(r.percent, True), _fmt(r.precision), _fmt(r.recall),
+                     _fmt(r.f1)))
+    _table(rows)
+    click.echo(f"mean of per-code kappas: {_fmt(res.mean_kappa)}; disagreements: "
+               f"{len(res.disagreements)}")
+
+
+@cli.command()
+@click.argument("coders", nargs=-1)
+@click.option("--level", type=click.Choice(["segment", "interview", "both"]), default="both",
+              show_default=True, help="Unit of agreement.")
+@click.option("--units", type=click.Choice(["interviews", "coded"]), default="interviews",
+              show_default=True,
+              help="Segment units: every respondent segment of the interviews both coded, or only "
+                   "segments either coder coded (for a coded sample).")
+@click.option("--disagreements", "disagreements_out", type=click.Path(dir_okay=False),
+              default=None, help="Write the disagreements to review to this CSV file.")
+@pass_state
+def agree(state, coders, level, units, disagreements_out):
+    """Inter-coder agreement per code and overall: kappa, alpha, % agreement, P/R/F1.
+
+    CODER_A is the reference, CODER_B is compared with it; with no names, every human coder
+    is compared with the machine. Example:
+
+        qualcx -p my-study agree researcher qualcx --level segment
+    """
+    from .agree import (DISAGREEMENT_COLUMNS, HIERARCHY_NOTE, POOLING, agreement,
+                        default_pairs, disagreement_rows)
+    from .export import to_csv
+    from .humancodes import HumanCodesError
+    from .review import reattach_rejections
+    project = state.project
+    reattach_rejections(project.store)
+    if len(coders) not in (0, 2):
+        raise click.UsageError("give two coders (CODER_A CODER_B) or none")
+    pairs = [tuple(coders)] if coders else default_pairs(project.store,
+                                                         project.settings["coder_name"])
+    if not pairs:
+        raise HumanCodesError(project.root, "no human codes in the project; import some with "
+                              "'qualcx import-codes FILE' or 'qualcx review --import FILE'")
+    known = {r[0] for r in project.store.db.execute("SELECT DISTINCT coder FROM codings")}
+    for name in {c for p in pairs for c in p} - known:
+        raise HumanCodesError(project.root, f"no codings by '{name}'; coders in the project: "
+                              + (", ".join(sorted(known)) or "none") + " (run 'qualcx code' for "
+                              "the machine's)")
+    names = project.codebook.codes
+    found = []
+    for a, b in pairs:
+        for lvl in (("segment", "interview") if level == "both" else (level,)):
+            res = agreement(project.store, a, b, project.codebook, lvl, units)
+            _print_agreement(res, names)
+            found.extend(disagreement_rows(res))
+    click.echo(f"\nNote: {HIERARCHY_NOTE}. Precision, recall and F1 are B's against A. {POOLING}. "
+               "n/a: undefined (e.g. a code neither coder applied).")
+    if disagreements_out:
+        Path(disagreements_out).write_text(to_csv(found, DISAGREEMENT_COLUMNS), encoding="utf-8")
+        click.echo(f"Wrote {len(found)} disagreements to {disagreements_out}")
+
+
+def _print_evidence(ev: dict) -> None:
+    shown = {"score"}
+    if "semantic" in ev:
+        click.echo(f"      semantic similarity: {_fmt(ev['semantic'])}")
+        shown.add("semantic")
+    if ev.get("keywords") is not None:
+        click.echo("      keywords matched: " + (", ".join(ev["keywords"]) or "none"))
+        shown.add("keywords")
+    for key in ("nearest", "negative"):
+        item = ev.get(key)
+        shown.add(key)
+        if item:
+            label = "nearest" if key == "nearest" else "negative evidence"
+            click.echo(f"      {label}: {item.get('kind', '')} ({_fmt(item.get('similarity'))}) "
+                       f"\"{item.get('text', '')}\"")
+    ctx = ev.get("context")
+    shown.add("context")
+    if ctx:
+        click.echo(f"      context: similarity {_fmt(ctx.get('similarity'))} at weight "
+                   f"{ctx.get('weight')} (question: \"{ctx.get('question') or ''}\")")
+        for k, v in ctx.items():
+            if k not in ("similarity", "weight", "question"):
+                click.echo(f"        {k}: {v}")
+    for key in sorted(set(ev) - shown):
+        click.echo(f"      {key}: {ev[key]}")
+
+
+@cli.command()
+@click.argument("segment")
+@pass_state
+def explain(state, segment):
+    """Show one segment with its question, every code on it and the evidence behind each.
+
+    SEGMENT is a segment id or INTERVIEW:INDEX (0-based position in the interview). Example:
+
+        qualcx -p my-study explain I01:4
+    """
+    from .review import segment_explanation
+    e = segment_explanation(state.project, segment)
+    role = f", {e['role']}" if e["role"] else ""
+    click.echo(f"Segment {e['id']}: {e['interview']}:{e['index']} ({e['speaker']}{role}), "
+               f"turn {e['turn']}, characters {e['start']}-{e['end']}")
+    for label in ("question", "before", "text", "after"):
+        if e[label]:
+            click.echo(f"  {label + ':':<9} " + e[label].replace("\n", "\n" + " " * 12))
+    click.echo("Machine codes:" + ("" if e["machine"] else " none"))
+    for c in e["machine"]:
+        click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
+        _print_evidence(c["evidence"])
+    click.echo("Human codes:" + ("" if e["human"] else " none"))
+    for c in e["human"]:
+        src = c["evidence"]
+        where = f" (from {src['source']}, row {src['row']})" if "source" in src else ""
+        click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}{where}")
+    if e["rejections"]:
+        click.echo("Rejected:")
+        for r in e["rejections"]:
+            where = f" (from {r['source']['source']}, row {r['source']['row']})" \
+                if "source" in r["source"] else ""
+            click.echo(f"  {r['code']} ({r['name']}) rejected by {r['coder']}{where}")
+
+
 def main():
     cli(prog_name="qualcx")

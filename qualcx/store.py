@@ -58,6 +58,12 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS redactions (
     kind TEXT NOT NULL, original TEXT NOT NULL, placeholder TEXT NOT NULL,
     PRIMARY KEY (kind, original));
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY, segment_id INTEGER REFERENCES segments(id) ON DELETE SET NULL,
+    interview_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, code TEXT NOT NULL, coder TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rejections_segment ON rejections(segment_id);
 """
 
 # In-place upgrades: version -> statements that bring a store of that version one step up.
@@ -67,6 +73,10 @@ MIGRATIONS = {
         "CREATE TABLE IF NOT EXISTS redactions (kind TEXT NOT NULL, original TEXT NOT NULL, "
         "placeholder TEXT NOT NULL, PRIMARY KEY (kind, original))"],
 }
+
+# Tables added after schema version 1 was released; created on open when missing, so older
+# stores gain them without a version change.
+ADDED_TABLES = ("rejections",)
 
 
 def text_hash(text: str) -> str:
@@ -103,6 +113,7 @@ class Store:
                     f"{self.path}: project store has schema version {version}, but this qualcx "
                     f"reads version {SCHEMA_VERSION}; use the qualcx version that made it, or move "
                     "the .qualcx folder away and re-run 'qualcx run' (human codes: export them first)")
+            self._add_missing_tables()
             return
         with self.transaction():
             for statement in SCHEMA.split(";"):
@@ -118,6 +129,15 @@ class Store:
                     db.execute(statement)
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                        (str(SCHEMA_VERSION),))
+
+    def _add_missing_tables(self):
+        present = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if all(name in present for name in ADDED_TABLES):
+            return
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -152,6 +172,24 @@ class Store:
         rows = self.db.execute(
             "SELECT * FROM codings WHERE segment_id IS NOT NULL "
             "ORDER BY segment_id, is_machine, code, coder").fetchall()
+        if segment_ids is None:
+            return rows
+        wanted = set(segment_ids)
+        return [r for r in rows if r["segment_id"] in wanted]
+
+    def human_codings(self, coder: str | None = None) -> list[sqlite3.Row]:
+        """Human codings attached to a segment, optionally of one coder."""
+        sql = "SELECT * FROM codings WHERE is_machine = 0 AND segment_id IS NOT NULL"
+        args: tuple = ()
+        if coder is not None:
+            sql += " AND coder = ?"
+            args = (coder,)
+        return self.db.execute(sql + " ORDER BY segment_id, code, coder", args).fetchall()
+
+    def rejections(self, segment_ids: Iterable[int] | None = None) -> list[sqlite3.Row]:
+        """Codes a human coder rejected on a segment (from ``qualcx review --import``)."""
+        rows = self.db.execute("SELECT * FROM rejections WHERE segment_id IS NOT NULL "
+                               "ORDER BY segment_id, code, coder").fetchall()
         if segment_ids is None:
             return rows
         wanted = set(segment_ids)

@@ -1,0 +1,328 @@
+"""Review sheets and segment explanations: the researcher judging the machine's codes.
+
+``qualcx review`` writes a spreadsheet of machine codes to accept or reject, plus uncoded and
+low-confidence segments to code; filled in, it is read back as one coder's decisions.
+``qualcx explain`` shows one segment with every code on it and the evidence behind each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import QualcxError
+from .humancodes import (HumanCodesError, _norm_header, code_lookup, interview_lookup,
+                         read_table, resolve_code, resolve_interview)
+
+# -- review sheets ---------------------------------------------------------------------------
+REVIEW_COLUMNS = ["segment_id", "interview", "role", "speaker", "question", "text", "code",
+                  "code_name", "score", "evidence", "decision", "new_codes"]
+LOW_CONFIDENCE = 0.1  # machine codes within this much of their threshold are worth a look
+ACCEPT = {"accept", "accepted", "a", "yes", "y", "ok", "1", "true", "x"}
+REJECT = {"reject", "rejected", "r", "no", "n", "0", "false"}
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """What importing a review sheet did."""
+
+    path: str
+    accepted: int   # machine codes accepted: now human codings
+    rejected: int   # machine codes rejected: recorded rejections
+    added: int      # codes written into new_codes: human codings
+    unchanged: int  # decisions already in the store
+
+
+def short_evidence(evidence: str | dict) -> str:
+    """One line from a machine coding's evidence: keywords and the nearest example."""
+    ev = json.loads(evidence) if isinstance(evidence, str) else evidence
+    parts = []
+    if ev.get("keywords"):
+        parts.append("keywords: " + ", ".join(ev["keywords"]))
+    nearest = ev.get("nearest") or {}
+    if nearest.get("text"):
+        sim = nearest.get("similarity")
+        sim = f" {sim:.2f}" if isinstance(sim, (int, float)) else ""
+        text = nearest["text"] if len(nearest["text"]) <= 90 else nearest["text"][:87] + "..."
+        parts.append(f"nearest {nearest.get('kind', '')}{sim}: \"{text}\"")
+    return "; ".join(parts)
+
+
+def _segment_context(store) -> dict[int, dict]:
+    """Per respondent segment: role (from metadata), speaker and the preceding question."""
+    meta = {r["id"]: json.loads(r["metadata"]) for r in store.interviews()}
+    questions = {r["id"]: r["question"] for r in store.db.execute(
+        """SELECT s.id, (SELECT q.text FROM turns q WHERE q.interview_id = t.interview_id
+                  AND q.role = 'interviewer' AND q.idx < t.idx ORDER BY q.idx DESC LIMIT 1)
+                  AS question
+           FROM segments s JOIN turns t ON t.id = s.turn_id WHERE t.role = 'respondent'""")}
+    return {s["id"]: {"row": s, "role": meta.get(s["interview_id"], {}).get("role", ""),
+                      "question": questions.get(s["id"]) or ""}
+            for s in store.respondent_segments()}
+
+
+def review_rows(project) -> list[dict]:
+    """Rows of a review sheet: every machine coding to accept or reject, then uncoded and
+    low-confidence segments to code, in interview and reading order."""
+    settings = project.settings
+    store = project.store
+    names = {c.id: c.name for c in project.codebook.codes.values()}
+    limits = settings["thresholds"]
+    machine: dict[int, list] = {}
+    for r in store.db.execute("SELECT * FROM codings WHERE is_machine = 1 AND coder = ? AND "
+                              "segment_id IS NOT NULL ORDER BY score DESC, code",
+                              (settings["coder_name"],)):
+        machine.setdefault(r["segment_id"], []).append(r)
+    rows = []
+    for seg_id, ctx in _segment_context(store).items():
+        seg = ctx["row"]
+        base = {"segment_id": seg_id, "interview": seg["interview_id"], "role": ctx["role"],
+                "speaker": seg["speaker"], "question": ctx["question"], "text": seg["text"],
+                "code": "", "code_name": "", "score": "", "evidence": "", "decision": "",
+                "new_codes": ""}
+        codings = machine.get(seg_id, [])
+        for c in codings:
+            rows.append({**base, "code": c["code"], "code_name": names.get(c["code"], ""),
+                         "score": f"{c['score']:.2f}" if c["score"] is not None else "",
+                         "evidence": short_evidence(c["evidence"])})
+        low = all(c["score"] is not None and c["score"] < float(
+            limits.get(c["code"], settings["threshold"])) + LOW_CONFIDENCE for c in codings)
+        if not codings or low:
+            rows.append({**base, "evidence": "no machine code" if not codings
+                         else "machine codes are low-confidence"})
+    return rows
+
+
+def write_review(project, path) -> tuple[Path, int]:
+    """Write the review sheet as .xlsx (with a decision drop-down) or .csv."""
+    path = Path(path)
+    reattach_rejections(project.store)
+    rows = review_rows(project)
+    if path.suffix.lower() == ".csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, REVIEW_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        path.write_text(out.getvalue(), encoding="utf-8")
+        return path, len(rows)
+    if path.suffix.lower() != ".xlsx":
+        raise HumanCodesError(path, "the review sheet must be .xlsx or .csv")
+    _write_review_xlsx(path, rows)
+    return path, len(rows)
+
+
+def _write_review_xlsx(path: Path, rows: list[dict]):
+    import openpyxl
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "review"
+    sheet.append(REVIEW_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([row[c] for c in REVIEW_COLUMNS])
+    widths = {"question": 40, "text": 70, "evidence": 45, "code_name": 25, "new_codes": 20}
+    for i, name in enumerate(REVIEW_COLUMNS, start=1):
+        letter = openpyxl.utils.get_column_letter(i)
+        sheet.column_dimensions[letter].width = widths.get(name, 12)
+        if name in ("question", "text", "evidence"):
+            for cell in sheet[letter][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    check = DataValidation(type="list", formula1='"accept,reject"', allow_blank=True)
+    sheet.add_data_validation(check)
+    col = openpyxl.utils.get_column_letter(REVIEW_COLUMNS.index("decision") + 1)
+    check.add(f"{col}2:{col}{len(rows) + 1}")
+    sheet.freeze_panes = "A2"
+    book.save(path)
+
+
+def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
+    """Validated (segment_id, code, decision, row) from a review sheet.
+
+    Raises on the first bad row, before anything is written."""
+    rows = read_table(path)
+    if not any(any(c for c in r) for r in rows):
+        raise HumanCodesError(path, "the review sheet is empty")
+    header = [_norm_header(h) for h in rows[0]]
+    for needed in ("segmentid", "code", "decision"):
+        if needed not in header:
+            raise HumanCodesError(path, f"no '{needed.replace('id', '_id')}' column; import a "
+                                  "sheet written by 'qualcx review'", 1)
+    col = {name: header.index(name) for name in ("segmentid", "code", "decision")}
+    col["newcodes"] = header.index("newcodes") if "newcodes" in header else None
+    known = {r[0] for r in project.store.db.execute("SELECT id FROM segments")}
+    codes = code_lookup(project.codebook)
+    out = []
+    for n, row in enumerate(rows[1:], start=2):
+        def cell(k, row=row):
+            return row[col[k]].strip() if col[k] is not None and col[k] < len(row) else ""
+        decision, code, new = cell("decision").lower(), cell("code"), cell("newcodes")
+        if not decision and not new:
+            continue
+        try:
+            seg_id = int(float(cell("segmentid")))
+        except ValueError:
+            raise HumanCodesError(path, f"segment_id '{cell('segmentid')}' is not a number", n)
+        if seg_id not in known:
+            raise HumanCodesError(path, f"segment {seg_id} is not in the project (was the sheet "
+                                  "written before the last ingest? write a new one)", n)
+        if decision:
+            if decision not in ACCEPT | REJECT:
+                raise HumanCodesError(path, f"decision '{cell('decision')}' must be accept, "
+                                      "reject or empty", n)
+            if not code:
+                raise HumanCodesError(path, "a decision needs a code in the code column; write "
+                                      "codes for an uncoded segment in new_codes", n)
+            out.append((seg_id, resolve_code(code, codes),
+                        "accept" if decision in ACCEPT else "reject", n))
+        for item in filter(None, (c.strip() for c in re.split(r"[;,]", new))):
+            resolved = resolve_code(item, codes)
+            if resolved not in project.codebook.codes:
+                raise HumanCodesError(path, f"new code '{item}' is not in the codebook", n)
+            out.append((seg_id, resolved, "add", n))
+    return out
+
+
+def import_review(project, path, coder: str) -> ReviewResult:
+    """Read a filled-in review sheet back as one coder's decisions.
+
+    accept (or a code written in ``new_codes``) becomes a human coding of the whole segment;
+    reject becomes a recorded rejection of that code on that segment. A coder's latest
+    decision on a (segment, code) wins: accepting removes their earlier rejection, rejecting
+    removes their earlier coding of that code on that segment.
+
+    Raises:
+        HumanCodesError: the sheet is not a review sheet or a row is invalid (file and row named).
+    """
+    from .project import now_iso
+    path = Path(path)
+    if not coder or coder == project.settings["coder_name"]:
+        raise HumanCodesError(path, "give the reviewer's name with --coder NAME (not the machine "
+                              "coder's name)")
+    decisions = _review_decisions(project, path)
+    reattach_rejections(project.store)
+    segs = {r["id"]: r for r in project.store.db.execute('SELECT * FROM segments')}
+    created, counts = now_iso(), Counter()
+    with project.store.transaction() as db:
+        for seg_id, code, decision, n in decisions:
+            seg = segs[seg_id]
+            key = (seg_id, code, coder)
+            values = (seg_id, seg["interview_id"], seg["start"], seg["end"], seg["text"], code,
+                      coder)
+            source = json.dumps({"source": path.name, "row": n, "review": decision})
+            if decision in ("accept", "add"):
+                db.execute("DELETE FROM rejections WHERE segment_id = ? AND code = ? "
+                           "AND coder = ?", key)
+                if db.execute("SELECT 1 FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
+                              "AND is_machine = 0", key).fetchone():
+                    counts["unchanged"] += 1
+                    continue
+                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                           "coder, is_machine, score, evidence, created_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)", (*values, source, created))
+                counts["accepted" if decision == "accept" else "added"] += 1
+            else:
+                db.execute("DELETE FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
+                           "AND is_machine = 0", key)
+                if db.execute("SELECT 1 FROM rejections WHERE segment_id = ? AND code = ? AND "
+                              "coder = ?", key).fetchone():
+                    counts["unchanged"] += 1
+                    continue
+                db.execute('INSERT INTO rejections (segment_id, interview_id, start, "end", text, '
+                           "code, coder, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (*values, source, created))
+                counts["rejected"] += 1
+    return ReviewResult(str(path), counts["accepted"], counts["rejected"], counts["added"],
+                        counts["unchanged"])
+
+
+# -- explain ---------------------------------------------------------------------------------
+class SegmentNotFound(QualcxError):
+    """A segment reference names no segment in the project."""
+
+
+def find_segment(store, ref: str):
+    """The segment named by its id (``123``) or by interview and position (``I01:4``)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        row = store.db.execute("SELECT * FROM segments WHERE id = ?", (int(ref),)).fetchone()
+    elif ":" in ref and ref.rsplit(":", 1)[1].strip().isdigit():
+        interview, idx = ref.rsplit(":", 1)
+        interview_id = resolve_interview(interview, interview_lookup(store)) or interview
+        row = store.db.execute("SELECT * FROM segments WHERE interview_id = ? AND idx = ?",
+                               (interview_id, int(idx))).fetchone()
+    else:
+        raise SegmentNotFound(f"'{ref}' is not a segment reference; give a segment id (as in "
+                              "'qualcx export' or the review sheet) or INTERVIEW:INDEX, e.g. I01:4")
+    if row is None:
+        raise SegmentNotFound(f"no segment '{ref}' in the project; segment ids are in "
+                              "'qualcx export' (segment_id in review sheets), positions are 0-based")
+    return row
+
+
+def segment_explanation(project, ref: str) -> dict:
+    """Everything known about one segment: its text and context, machine codes with their
+    stored evidence, human codes and rejections.
+
+    Args:
+        project: the project.
+        ref: a segment id or ``INTERVIEW:INDEX`` (0-based position within the interview).
+    """
+    store = project.store
+    seg = find_segment(store, ref)
+    turn = store.db.execute("SELECT * FROM turns WHERE id = ?", (seg["turn_id"],)).fetchone()
+    question = store.db.execute(
+        "SELECT * FROM turns WHERE interview_id = ? AND role = 'interviewer' AND idx < ? "
+        "ORDER BY idx DESC LIMIT 1", (seg["interview_id"], turn["idx"])).fetchone()
+    neighbours = {r["idx"]: r["text"] for r in store.db.execute(
+        "SELECT idx, text FROM segments WHERE turn_id = ? AND idx IN (?, ?)",
+        (seg["turn_id"], seg["idx"] - 1, seg["idx"] + 1))}
+    meta = json.loads(store.db.execute("SELECT metadata FROM interviews WHERE id = ?",
+                                       (seg["interview_id"],)).fetchone()[0])
+    names = {c.id: c.name for c in project.codebook.codes.values()}
+    machine, human = [], []
+    for c in store.db.execute("SELECT * FROM codings WHERE segment_id = ? ORDER BY is_machine "
+                              "DESC, score DESC, code, coder", (seg["id"],)):
+        item = {"code": c["code"], "name": names.get(c["code"], "(not in the codebook)"),
+                "coder": c["coder"], "score": c["score"], "evidence": json.loads(c["evidence"])}
+        (machine if c["is_machine"] else human).append(item)
+    rejections = [{"code": r["code"], "name": names.get(r["code"], "(not in the codebook)"),
+                   "coder": r["coder"], "source": json.loads(r["source"] or "{}")}
+                  for r in store.rejections([seg["id"]])]
+    return {"id": seg["id"], "interview": seg["interview_id"], "index": seg["idx"],
+            "start": seg["start"], "end": seg["end"], "text": seg["text"],
+            "speaker": turn["speaker"], "role": meta.get("role", ""), "turn": turn["idx"],
+            "question": question["text"] if question else None,
+            "before": neighbours.get(seg["idx"] - 1), "after": neighbours.get(seg["idx"] + 1),
+            "machine": machine, "human": human, "rejections": rejections}
+
+
+def reattach_rejections(store) -> list[dict]:
+    """Point rejections whose segment was replaced by a re-ingest at the segment now holding
+    their text. Returns the rejections whose text is gone (they are kept, unattached)."""
+    lost = store.db.execute("SELECT * FROM rejections WHERE segment_id IS NULL").fetchall()
+    if not lost:
+        return []
+    from .humancodes import load_interviews, segments_for_span
+    texts = load_interviews(store)
+    gone = []
+    with store.transaction() as db:
+        for r in lost:
+            interview = texts.get(r["interview_id"])
+            at = interview.text.find(r["text"]) if interview and r["text"] else -1
+            targets = segments_for_span(interview.segments, at, at + len(r["text"])) \
+                if at >= 0 else []
+            if not targets:
+                gone.append(dict(r))
+                continue
+            seg = max(targets, key=lambda s: min(at + len(r["text"]), s["end"]) - max(at, s["start"]))
+            db.execute('UPDATE rejections SET segment_id = ?, start = ?, "end" = ? WHERE id = ?',
+                       (seg["id"], at, at + len(r["text"]), r["id"]))
+    return gone

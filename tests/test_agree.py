@@ -1,0 +1,144 @@
+import pytest
+from click.testing import CliRunner
+
+from qualcx.agree import (agreement, agreement_summary, cohen_kappa, krippendorff_alpha,
+                          table_figures)
+from qualcx.cli import cli
+from qualcx.project import Project
+from qualcx.transcribe import ingest
+
+
+def test_figures_match_hand_computation():
+    # 10 units: both 3, only A 1, only B 2, neither 4.
+    r = table_figures("x", 3, 1, 2, 4)
+    # percent agreement = (3 + 4) / 10
+    assert r.percent == pytest.approx(0.7)
+    # A says yes 4/10, B says yes 5/10; chance agreement pe = .4*.5 + .6*.5 = .5;
+    # kappa = (.7 - .5) / (1 - .5) = .4
+    assert r.kappa == pytest.approx(0.4)
+    # alpha (nominal): N = 20 values, n1 = 2*3 + 1 + 2 = 9 yes, n0 = 2*4 + 1 + 2 = 11 no;
+    # alpha = 1 - (N - 1) * (disagreeing units) / (n0 * n1) = 1 - 19 * 3 / 99 = 42 / 99
+    assert r.alpha == pytest.approx(42 / 99)
+    # B against A: precision 3/5, recall 3/4, F1 = 2*3 / (2*3 + 1 + 2) = 6/9
+    assert (r.precision, r.recall, r.f1) == pytest.approx((0.6, 0.75, 6 / 9))
+    assert r.n == 10 and r.as_dict()["n"] == 10
+
+
+def test_undefined_figures_are_none_not_errors():
+    nobody = table_figures("x", 0, 0, 0, 5)       # a code neither coder applied
+    assert nobody.kappa is None and nobody.alpha is None
+    assert nobody.precision is None and nobody.recall is None and nobody.f1 is None
+    assert nobody.percent == 1.0
+    everybody = table_figures("x", 5, 0, 0, 0)    # both applied it everywhere
+    assert everybody.kappa is None and everybody.f1 == 1.0
+    assert cohen_kappa(0, 0, 0, 0) is None and krippendorff_alpha(0, 0, 0, 0) is None
+    # perfect disagreement: kappa = (0 - .5) / .5 = -1
+    assert cohen_kappa(0, 2, 2, 0) == pytest.approx(-1.0)
+
+
+TRANSCRIPT_A = """\
+Interviewer: Tell me about customers.
+
+Rita: They cancelled because of the price. Support was slow. We had lunch.
+"""
+TRANSCRIPT_B = """\
+Interviewer: And you?
+
+Bo: Support answers every ticket. Nothing else to say.
+"""
+
+
+@pytest.fixture
+def coded(make_project, blank_nlp):
+    root = make_project({"a.txt": TRANSCRIPT_A, "b.txt": TRANSCRIPT_B},
+                        toml='segment_unit = "sentence"\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    segs = {(r["interview_id"], r["idx"]): r for r in project.store.respondent_segments()}
+
+    def add(key, code, coder, machine):
+        s = segs[key]
+        with project.store.transaction() as db:
+            db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                       "coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                       "'now')", (s["id"], s["interview_id"], s["start"], s["end"], s["text"],
+                                  code, coder, int(machine), 0.7 if machine else None))
+    # Segments: a:0 price, a:1 support slow, a:2 lunch, b:0 support answers, b:1 nothing.
+    add(("a", 0), "churn.price", "ana", False)
+    add(("a", 0), "churn", "qualcx", True)
+    add(("a", 1), "support", "ana", False)
+    add(("a", 1), "support", "qualcx", True)
+    add(("a", 2), "support", "qualcx", True)
+    add(("b", 0), "support", "qualcx", True)
+    return project
+
+
+def _row(result, code):
+    return next(r for r in result.codes if r.code == code)
+
+
+def test_segment_level_counts_hierarchy_and_units(coded):
+    cb = coded.codebook
+    # ana coded only interview a, so units are a's three segments.
+    res = agreement(coded.store, "ana", "qualcx", cb, "segment")
+    assert res.units == 3 and res.interviews == ("a",)
+    # churn: ana's churn.price implies churn on a:0, the machine gave churn there -> both.
+    churn = _row(res, "churn")
+    assert (churn.both, churn.only_a, churn.only_b, churn.neither) == (1, 0, 0, 2)
+    price = _row(res, "churn.price")
+    assert (price.both, price.only_a, price.only_b, price.neither) == (0, 1, 0, 2)
+    support = _row(res, "support")
+    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 1, 1)
+    # support: po = 2/3; A yes 1/3, B yes 2/3; pe = 1/3*2/3 + 2/3*1/3 = 4/9;
+    # kappa = (2/3 - 4/9) / (5/9) = 2/5
+    assert support.kappa == pytest.approx(0.4)
+    # overall pools 3 codes x 3 units: both 2, only A 1, only B 1, neither 5
+    o = res.overall
+    assert (o.both, o.only_a, o.only_b, o.neither, o.n) == (2, 1, 1, 5, 9)
+    # churn.price: po = 2/3, pe = 1/3*0 + 2/3*1 = 2/3, kappa = 0; churn: kappa 1
+    assert price.kappa == pytest.approx(0.0) and churn.kappa == pytest.approx(1.0)
+    assert res.mean_kappa == pytest.approx((1.0 + 0.0 + 0.4) / 3)
+    assert {(d.segment, d.code, d.coded_by) for d in res.disagreements} == {
+        (0, "churn.price", "ana"), (2, "support", "qualcx")}
+    coded_only = agreement(coded.store, "ana", "qualcx", cb, "segment", units="coded")
+    assert coded_only.units == 3  # every segment of a is coded by one of them
+
+
+def test_interview_level(coded):
+    res = agreement(coded.store, "ana", "qualcx", coded.codebook, "interview")
+    assert res.units == 1
+    support = _row(res, "support")
+    assert (support.both, support.n, support.kappa) == (1, 1, None)
+
+
+def test_summary_for_the_report(coded, make_project):
+    summary = agreement_summary(coded)
+    assert summary["machine_coder"] == "qualcx" and "child code implies its parent" in summary["note"]
+    pair = summary["pairs"][0]
+    assert (pair["coder_a"], pair["coder_b"]) == ("ana", "qualcx")
+    row = pair["segment"]["codes"][0]
+    assert set(row) == {"code", "kappa", "alpha", "percent", "precision", "recall", "f1", "both",
+                        "only_a", "only_b", "neither", "n"}
+    assert pair["interview"]["units"] == 1 and "mean_kappa" in pair["segment"]["overall"]
+
+
+def test_no_human_codes_no_summary(make_project, blank_nlp):
+    project = Project(make_project({"a.txt": TRANSCRIPT_A}))
+    ingest(project, nlp=blank_nlp)
+    assert agreement_summary(project) is None
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "agree"])
+    assert result.exit_code == 1 and "no human codes in the project" in result.output
+
+
+def test_agree_cli_prints_tables_and_writes_disagreements(coded, tmp_path):
+    out = tmp_path / "dis.csv"
+    result = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "--disagreements", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Segment level: ana (A, reference) vs qualcx (B), 3 respondent segments" in result.output
+    assert "Interview level" in result.output and "n/a" in result.output
+    assert "child code implies its parent" in result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "level,interview,segment_id,segment,code,coded_by,not_by,score,text"
+    assert len(lines) == 1 + 2 + 1  # two at segment level, churn.price at interview level
+    bad = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "ana", "nobody"])
+    assert bad.exit_code == 1 and "no codings by 'nobody'" in bad.output

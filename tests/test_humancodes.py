@@ -1,0 +1,249 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qualcx.cli import cli
+from qualcx.code import code_project
+from qualcx.humancodes import HumanCodesError, import_codes, segments_for_span
+from qualcx.nlp import Embedder
+from qualcx.project import Project
+from qualcx.review import import_review, segment_explanation, write_review
+from qualcx.transcribe import ingest
+
+TRANSCRIPT = """\
+Interviewer: Why do customers leave?
+
+Rita: The price increase made many small customers cancel. A cheaper competitor called them.
+
+Interviewer: And support?
+
+Rita: The support team answers every ticket within two hours. That is our promise to them.
+"""
+
+
+@pytest.fixture
+def project(make_project, blank_nlp):
+    root = make_project({"rita_2024.txt": TRANSCRIPT}, toml='segment_unit = "sentence"\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    return project
+
+
+def _csv(tmp_path, text, name="codes.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _human(project):
+    return [(r["code"], r["coder"], r["text"]) for r in project.store.db.execute(
+        "SELECT * FROM codings WHERE is_machine = 0 ORDER BY segment_id, code")]
+
+
+def test_text_is_anchored_despite_whitespace_case_and_punctuation(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,coder,text\n"
+                "rita_2024,churn.price,ana,\"the PRICE increase  made many small customers "
+                "cancel\"\n")
+    result = import_codes(project, path)
+    assert (result.imported, result.passages, result.unanchored) == (1, 1, [])
+    assert result.per_coder == {"ana": 1}
+    # The stored text is the transcript's own (its punctuation, its case).
+    assert _human(project) == [("churn.price", "ana", "The price increase made many small "
+                                                      "customers cancel")]
+
+
+def test_unanchorable_rows_are_listed_with_row_and_reason(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,coder,text\n"
+                "rita_2024,churn,ana,Nobody said this at all.\n"
+                "\n"
+                "nobody,churn,ana,The price increase made many small customers cancel.\n"
+                "rita_2024,churn,ana,Why do customers leave?\n"
+                "rita_2024,support,ana,That is our promise to them.\n")
+    result = import_codes(project, path)
+    assert result.imported == 1
+    assert result.unanchored == [
+        (2, "rita_2024", "churn", "passage text not found in the interview"),
+        (4, "nobody", "churn", "no ingested interview 'nobody'"),
+        (5, "rita_2024", "churn",
+         "passage lies in interviewer talk; only respondent segments are coded")]
+
+
+def test_reimport_adds_nothing_and_unknown_codes_are_reported(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,coder,text\n"
+                "rita_2024.txt,support,ana,The support team answers every ticket within two hours.\n"
+                "rita_2024.txt,onboarding,ana,That is our promise to them.\n")
+    first = import_codes(project, path)
+    again = import_codes(project, path)
+    assert (first.imported, first.unknown_codes) == (2, {"onboarding": 1})
+    assert (again.imported, again.already) == (0, 2)
+    assert len(_human(project)) == 2
+
+
+def test_a_passage_over_two_segments_codes_both(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,coder,text\n"
+                "rita_2024,support,ana,\"The support team answers every ticket within two hours. "
+                "That is our promise to them.\"\n")
+    import_codes(project, path)
+    assert [t for _, _, t in _human(project)] == [
+        "The support team answers every ticket within two hours.", "That is our promise to them."]
+    ev = json.loads(project.store.human_codings()[0]["evidence"])
+    assert ev["source"] == "codes.csv" and ev["row"] == 2 and len(ev["passage"]) == 2
+
+
+def test_span_rule_majority_overlap():
+    segs = [{"id": 1, "start": 0, "end": 100}, {"id": 2, "start": 100, "end": 200}]
+    # 10 chars of segment 1 and 60 of segment 2: only segment 2 (holds most of the passage).
+    assert [s["id"] for s in segments_for_span(segs, 90, 160)] == [2]
+    # 60 chars of each: both (each segment is more than half covered).
+    assert [s["id"] for s in segments_for_span(segs, 40, 160)] == [1, 2]
+    # inside one segment.
+    assert [s["id"] for s in segments_for_span(segs, 10, 20)] == [1]
+
+
+def test_offsets_taguette_columns_and_encodings(project, tmp_path):
+    text = project.store.db.execute("SELECT text FROM interviews").fetchone()[0]
+    start = text.index("A cheaper")
+    offsets = _csv(tmp_path, f"Interview;Code;Coder;Start;End\nrita_2024;churn.price;bo;{start};"
+                   f"{start + 10}\n", "offsets.csv")
+    assert import_codes(project, offsets).imported == 1
+    taguette = _csv(tmp_path, "id,document,tag,content\n7,rita_2024.odt,Support,\"That is our "
+                    "promise to them.\"\n", "tags.csv", encoding="utf-16")
+    with pytest.raises(HumanCodesError, match="no coder column; give the coder's name"):
+        import_codes(project, taguette)
+    result = import_codes(project, taguette, coder="cy")
+    assert result.imported == 1 and not result.unknown_codes  # 'Support' is the code's name
+    assert ("support", "cy", "That is our promise to them.") in _human(project)
+
+
+def test_xlsx_and_missing_columns(project, tmp_path):
+    import openpyxl
+    book = openpyxl.Workbook()
+    book.active.append(["Document name", "Code", "Segment"])
+    book.active.append(["rita_2024", "support", "That is our promise to them."])
+    book.save(tmp_path / "codes.xlsx")
+    assert import_codes(project, tmp_path / "codes.xlsx", coder="di").imported == 1
+    bad = _csv(tmp_path, "who,what\nx,y\n", "bad.csv")
+    with pytest.raises(HumanCodesError) as err:
+        import_codes(project, bad, coder="di")
+    assert str(err.value).startswith(f"{bad}, line 1: cannot tell which column holds the "
+                                     "interview and the code")
+
+
+def test_human_codes_survive_the_machine_code_stage(project, tmp_path, hash_embedder, blank_nlp):
+    path = _csv(tmp_path, "interview,code,coder,text\n"
+                "rita_2024,churn.price,ana,The price increase made many small customers cancel.\n")
+    import_codes(project, path)
+    before = _human(project)
+    embedder = Embedder("hash", project.store, model=hash_embedder)
+    for _ in range(2):
+        summary = code_project(project, embedder, blank_nlp)
+    assert summary["codings"] > 0
+    assert _human(project) == before
+    machine = project.store.db.execute("SELECT COUNT(*) FROM codings WHERE is_machine = 1")
+    assert machine.fetchone()[0] == summary["codings"]
+
+
+def _machine_code(project, hash_embedder, blank_nlp):
+    code_project(project, Embedder("hash", project.store, model=hash_embedder), blank_nlp)
+
+
+def test_review_sheet_round_trip(project, tmp_path, hash_embedder, blank_nlp):
+    _machine_code(project, hash_embedder, blank_nlp)
+    path, n = write_review(project, tmp_path / "review.csv")
+    lines = path.read_text().splitlines()
+    assert n == len(lines) - 1 > 0
+    import csv
+    rows = list(csv.DictReader(path.open()))
+    coded = [r for r in rows if r["code"]]
+    coded[0]["decision"] = "accept"
+    if len(coded) > 1:
+        coded[1]["decision"] = "reject"
+    rows[-1]["new_codes"] = "support; churn"
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = import_review(project, path, "ana")
+    assert result.accepted == 1 and result.added == 2
+    assert result.rejected == (1 if len(coded) > 1 else 0)
+    again = import_review(project, path, "ana")
+    assert again.accepted == again.added == again.rejected == 0
+    assert len(project.store.rejections()) == result.rejected
+
+
+def test_review_errors_name_file_and_row(project, tmp_path):
+    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,support,maybe,\n", "r.csv")
+    with pytest.raises(HumanCodesError) as err:
+        import_review(project, path, "ana")
+    assert str(err.value) == f"{path}, line 2: decision 'maybe' must be accept, reject or empty"
+    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n999,support,accept,\n", "r2.csv")
+    with pytest.raises(HumanCodesError, match="line 2: segment 999 is not in the project"):
+        import_review(project, path, "ana")
+    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,,,nonsense\n", "r3.csv")
+    with pytest.raises(HumanCodesError, match="line 2: new code 'nonsense' is not in the codebook"):
+        import_review(project, path, "ana")
+
+
+def test_explain_shows_evidence_and_human_codes(project, tmp_path, hash_embedder, blank_nlp):
+    _machine_code(project, hash_embedder, blank_nlp)
+    import_codes(project, _csv(tmp_path, "interview,code,coder,text\nrita_2024,support,ana,"
+                               "The support team answers every ticket within two hours.\n"))
+    seg = project.store.human_codings()[0]["segment_id"]
+    info = segment_explanation(project, str(seg))
+    assert info["question"] == "And support?" and info["human"][0]["coder"] == "ana"
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:2"])
+    assert result.exit_code == 0, result.output
+    assert "question: And support?" in result.output
+    assert "support (Support) by ana (from codes.csv, row 2)" in result.output
+    if info["machine"]:
+        assert "nearest:" in result.output and "keywords matched:" in result.output
+    bad = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:99"])
+    assert bad.exit_code == 1 and "no segment 'rita_2024:99'" in bad.output
+
+
+def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n")
+    out = tmp_path / "left.csv"
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(path),
+                                      "--coder", "ana", "--unanchored", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"not anchored: {path}, row 2 (rita_2024, churn): passage text not found" in result.output
+    assert out.read_text().splitlines()[1] == "2,rita_2024,churn,passage text not found in the interview"
+
+
+def test_review_xlsx_has_a_decision_list_and_reads_back(project, tmp_path, hash_embedder,
+                                                        blank_nlp):
+    import openpyxl
+    _machine_code(project, hash_embedder, blank_nlp)
+    path, n = write_review(project, tmp_path / "review.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:3] == ["segment_id", "interview", "role"]
+    assert sheet.max_row == n + 1 and sheet.data_validations.dataValidation
+    sheet.cell(row=2, column=11, value="accept" if sheet.cell(row=2, column=7).value else None)
+    # Add a code the machine did not give this row (which one depends on the coder).
+    machine_code = sheet.cell(row=2, column=7).value
+    sheet.cell(row=2, column=12, value="support" if machine_code == "churn" else "churn")
+    sheet.parent.save(path)
+    result = import_review(project, path, "ana")
+    assert result.added == 1
+
+
+@pytest.mark.parametrize("command", ["import-codes", "review", "agree", "explain"])
+def test_new_commands_explain_themselves(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output and "qualcx" in result.output
+
+
+def test_rejections_follow_their_text_through_a_re_ingest(project, tmp_path, blank_nlp):
+    from qualcx.review import reattach_rejections
+    seg = project.store.respondent_segments()[-1]
+    path = _csv(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
+    assert import_review(project, path, "ana").rejected == 1
+    transcript = project.interviews_dir / "rita_2024.txt"
+    transcript.write_text(TRANSCRIPT.replace("Rita: The price", "Rita: Well. The price"))
+    ingest(project, nlp=blank_nlp)
+    assert project.store.rejections() == []  # the old segment is gone
+    assert reattach_rejections(project.store) == []
+    [rejection] = project.store.rejections()
+    assert rejection["text"] == seg["text"] and rejection["segment_id"] != seg["id"]
