@@ -64,9 +64,9 @@ def latest_codebook(data: Path) -> Path:
 
 
 def odt_paragraphs(path: Path) -> list[str]:
-    from odf import teletype, text
-    from odf.opendocument import load
-    return [teletype.extractText(p) for p in load(str(path)).getElementsByType(text.P)]
+    """The ODT's paragraphs, read by qualcx's own OpenDocument reader."""
+    from qualcx.readers.documents import odt_blocks
+    return [cell for block in odt_blocks(path, path.read_bytes()) for cell in block]
 
 
 def odt_as_transcript(path: Path) -> str:
@@ -295,6 +295,17 @@ def main():
         truth = machine_matrix(project, seg_ids, codes, CODER, False)
         zero = machine_matrix(project, seg_ids, codes, project.settings["coder_name"], True)
         every = figures(truth, zero, codes)
+        try:  # the figures 'qualcx agree researchers qualcx' prints
+            from qualcx.agree import agreement
+            found = agreement(project.store, CODER, project.settings["coder_name"],
+                              project.codebook, level="segment")
+            every = (list(found.codes), found.overall, found.mean_kappa)
+            by_interview = agreement(project.store, CODER, project.settings["coder_name"],
+                                     project.codebook, level="interview")
+            print(f"interview level (did this interview touch this code): kappa "
+                  f"{_fmt(by_interview.overall.kappa)}")
+        except ImportError:
+            pass
         print_table(f"Zero-shot, every participant segment ({len(seg_ids)})", every, names)
         project.settings["learn_from_humans"] = True
         cv = cross_validate(project, folds=args.folds, human_coder=CODER)
