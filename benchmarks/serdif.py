@@ -10,10 +10,12 @@ Krippendorff's alpha, F1) per code and overall; then again with the researchers'
 other interviews used as examples, cross-validated by interview folds, so no figure is ever
 computed on a segment the coder learned from.
 
-Units: a segment is one sentence of the participant's talk. A segment carries a code when a
-researcher's highlight with that code covers most of it. Highlights on the moderator's own
-lines (mostly "Moderator assist") cannot be matched to participant segments: they are
-counted and reported, not scored.
+Units: a segment is one sentence of the participant's talk. The researchers' highlights are
+anchored by ``qualcx import-codes`` (a highlight codes the segments it covers at least half
+of, and the segment holding at least half of it). Highlights on the moderator's own lines
+(mostly "Moderator assist") cannot be matched to participant segments: they are counted
+and reported, not scored. The ODT sessions have no speaker labels, so they are first turned
+into labelled transcripts: task prompts and 'MODERATOR:' lines are the moderator's.
 """
 
 from __future__ import annotations
