@@ -164,6 +164,9 @@ def transcribe(state, audio, language, overwrite):
 def _print_code(result):
     click.echo(f"Coded {result['segments']} segments: {result['codings']} codings, "
                f"{result['coded_segments']} segments with at least one code.")
+    if result.get("learned_from"):
+        click.echo(f"Learned from {result['learned_from']} human-coded segments (each of them "
+                   "decided from other interviews' human codes only).")
 
 
 @cli.command()

@@ -1,14 +1,47 @@
 """Deductive coding (Kvale's stage 5): apply the codebook to respondent segments.
 
-Each code is scored per segment from two kinds of evidence:
+How a code's score for a segment is made:
 
-* semantic: the segment's embedding against the code's prototypes (name and definition,
-  inclusion text, examples), with its exclusion text and counter-examples as negative
-  evidence and the interviewer's question and neighbouring segments as weaker context;
-* lexical: the code's keywords matched on lemmas with spaCy's ``PhraseMatcher``.
+1. **Codebook evidence.** The segment's embedding against the code's prototypes (name and
+   definition, inclusion text, examples); its exclusion text and counter-examples count
+   against it. The interviewer's question and the neighbouring segments of the same turn
+   add the same comparison for the context, weighted by ``context_weight``. A keyword of
+   the code found on lemmas adds ``keyword_weight``.
+2. **Calibration.** Raw cosine similarities mean different things for different codes (a
+   long, generic definition is close to everything) and different segments (a long answer is
+   close to many codes). So the evidence is standardised per code over the project's
+   segments (how unusual is this similarity *for this code*) and compared with the segment's
+   best code (how far behind the strongest reading of this segment); a logistic of the two
+   is the zero-shot score in [0, 1]. With few segments the per-code statistics shrink
+   toward the pooled ones.
+3. **Learning from the researcher.** Segments a person has coded (``is_machine = 0``) are
+   labelled examples: the share of a segment's most similar human-coded segments that carry
+   a code (k nearest neighbours on the context-blended embedding) is blended with the
+   zero-shot score, weighted by how many human examples the code has. A human-coded
+   segment is scored only from other interviews' human codes, so agreement measured on it
+   stays honest (other segments use every human code); :func:`cross_validate` reports the
+   gain over interview folds.
+4. **Decision.** A code is applied at or above its threshold (``thresholds`` per code,
+   ``threshold`` otherwise), at most ``max_codes_per_segment`` per segment. A child code
+   implies its parent; a parent is applied alone only when no child qualifies.
 
-The combination is mapped to a score in [0, 1]; a code is applied at or above its threshold.
-A child code implies its parent; a parent is applied alone only when no child qualifies.
+Evidence stored with each machine coding (JSON, read by ``qualcx explain``)::
+
+    score       final score in [0, 1]
+    zero_shot   the codebook-only score in [0, 1]
+    semantic    the segment's best similarity to the code's positive prototypes
+    nearest     {kind, text, similarity}: the closest prototype (definition, include, example)
+    keywords    words of the segment that matched the code's keywords (may be empty)
+    context     {question, similarity, weight, contribution} or null when there is none;
+                contribution is the context's share of the evidence (weight x (context
+                similarity - segment similarity))
+    negative    {kind, text, similarity} of an exclusion or counter-example closer than the
+                nearest positive prototype, or null
+    calibration {z, gap}: standard deviations above the code's mean, and behind the
+                segment's best code
+    learned     null, or {share, weight, examples, nearest: {segment_id, text, similarity,
+                coded}}: the share of similar human-coded segments with this code, its weight
+                in the score, the code's number of human examples and the closest of them
 """
 
 from __future__ import annotations
@@ -19,187 +52,53 @@ from dataclasses import dataclass
 import numpy as np
 
 from .codebook import Codebook
-
-# Calibration of cosine similarity to a score: sigmoid((evidence - MIDPOINT) / SCALE).
-MIDPOINT = 0.45
-SCALE = 0.05
-# A code must also be close to the segment's best code, so one vague segment does not
-# collect every code whose similarity happens to be moderate.
-RELATIVE_MARGIN = 0.07
-MAX_CODES_PER_SEGMENT = 3
-
-
-@dataclass(frozen=True)
-class Prototype:
-    code: str
-    kind: str  # definition, include, example, exclude, counter_example
-    text: str
-    positive: bool
-
-
-@dataclass(frozen=True)
-class CodingDecision:
-    segment_index: int
-    code: str
-    score: float
-    evidence: dict
-
-
-def build_prototypes(codebook: Codebook) -> list[Prototype]:
-    """Texts that stand for each code. A parent also owns its children's positive texts."""
-    protos = []
-    for code in codebook.codes.values():
-        protos.append(Prototype(code.id, "definition", f"{code.name}: {code.definition}", True))
-        if code.include:
-            protos.append(Prototype(code.id, "include", code.include, True))
-        protos += [Prototype(code.id, "example", e, True) for e in code.examples]
-        if code.exclude:
-            protos.append(Prototype(code.id, "exclude", code.exclude, False))
-        protos += [Prototype(code.id, "counter_example", e, False) for e in code.counter_examples]
-    for code in codebook.codes.values():
-        for child in codebook.descendants(code.id)[1:]:
-            protos += [Prototype(code.id, p.kind, p.text, True) for p in protos
-                       if p.code == child and p.positive and p.kind == "example"]
-    return protos
-
-
-class KeywordMatcher:
-    """Finds codes' keywords in texts on lemmas, so 'cancelled' matches 'cancel'."""
-
-    def __init__(self, codebook: Codebook, nlp):
-        from spacy.matcher import PhraseMatcher
-        self.nlp = nlp
-        attr = "LEMMA" if _has_lemmas(nlp) else "LOWER"
-        self.matcher = PhraseMatcher(nlp.vocab, attr=attr)
-        for code in codebook.codes.values():
-            if code.keywords:
-                patterns = list(nlp.pipe([k.lower() for k in code.keywords]))
-                self.matcher.add(code.id, patterns)
-
-    def find(self, texts: list[str]) -> list[dict[str, list[str]]]:
-        """For each text, the codes whose keywords occur and the words that matched."""
-        out = []
-        for doc in self.nlp.pipe(texts, batch_size=64):
-            found: dict[str, list[str]] = {}
-            for match_id, start, end in self.matcher(doc):
-                words = found.setdefault(self.nlp.vocab.strings[match_id], [])
-                if doc[start:end].text.lower() not in words:
-                    words.append(doc[start:end].text.lower())
-            out.append(found)
-        return out
-
-
-def _has_lemmas(nlp) -> bool:
-    return "lemmatizer" in nlp.pipe_names
-
-
-def _max_by_code(sims: np.ndarray, protos: list[Prototype], code_ids: list[str], positive: bool
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment and code: the highest similarity and the index of the prototype behind it."""
-    best = np.full((sims.shape[0], len(code_ids)), -1.0, dtype=np.float32)
-    arg = np.full((sims.shape[0], len(code_ids)), -1, dtype=np.int64)
-    for j, code_id in enumerate(code_ids):
-        idx = [i for i, p in enumerate(protos) if p.code == code_id and p.positive == positive]
-        if not idx:
-            continue
-        block = sims[:, idx]
-        arg[:, j] = np.asarray(idx)[block.argmax(axis=1)]
-        best[:, j] = block.max(axis=1)
-    return best, arg
-
-
-def score_segments(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, proto_vecs: np.ndarray,
-                   protos: list[Prototype], code_ids: list[str], keyword_hits: list[dict],
-                   context_weight: float, keyword_weight: float) -> tuple[np.ndarray, dict]:
-    """Score every (segment, code) pair. Returns the score matrix and the parts behind it."""
-    sims = seg_vecs @ proto_vecs.T
-    pos, pos_arg = _max_by_code(sims, protos, code_ids, True)
-    neg, neg_arg = _max_by_code(sims, protos, code_ids, False)
-    has_ctx = np.linalg.norm(ctx_vecs, axis=1) > 0
-    ctx, _ = _max_by_code(ctx_vecs @ proto_vecs.T, protos, code_ids, True)
-    ctx = np.where(has_ctx[:, None], ctx, pos)
-    kw = np.zeros_like(pos)
-    col = {c: j for j, c in enumerate(code_ids)}
-    for i, hits in enumerate(keyword_hits):
-        for code_id in hits:
-            if code_id in col:
-                kw[i, col[code_id]] = 1.0
-    penalty = np.clip(neg - pos, 0, None)
-    evidence = (1 - context_weight) * pos + context_weight * ctx - 0.5 * penalty \
-        + keyword_weight * kw
-    scores = 1.0 / (1.0 + np.exp(-(evidence - MIDPOINT) / SCALE))
-    near_best = evidence >= evidence.max(axis=1, keepdims=True) - RELATIVE_MARGIN
-    scores = np.where(near_best, scores, np.minimum(scores, 0.49))
-    parts = {"pos": pos, "pos_arg": pos_arg, "neg": neg, "neg_arg": neg_arg, "ctx": ctx,
-             "kw": kw, "has_ctx": has_ctx, "evidence": evidence}
-    return scores, parts
-
+from .coder.evidence import (GAP_SLOPE, MIN_SPREAD, NEGATIVE_PENALTY, PRIOR_SEGMENTS,  # noqa: F401
+                             Z_CENTRE, Z_SLOPE, CodingDecision, KeywordMatcher, Prototype,
+                             blend_vectors, build_prototypes, calibrate, context_vectors,
+                             explain, score_segments)
+from .coder.learn import (NEIGHBOUR_SHARE, SHARE_SLOPE, Labels, blend_scores,  # noqa: F401
+                          human_labels, learned_scores)
 
 def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, thresholds: dict,
-           default_threshold: float) -> list[list[int]]:
+           default_threshold: float, max_codes: int = 3) -> list[list[int]]:
     """Per segment, the column indexes of the codes applied (children over their parents)."""
     limits = np.array([float(thresholds.get(c, default_threshold)) for c in code_ids])
+    below = {j: [code_ids.index(d) for d in codebook.descendants(c)[1:]]
+             for j, c in enumerate(code_ids) if codebook.codes[c].children}
     chosen = []
     for row in scores:
         passed = [j for j in np.argsort(-row, kind="stable") if row[j] >= limits[j]]
-        ids = {code_ids[j] for j in passed}
+        ids = set(passed)
         # A parent is implied by any chosen descendant, so it is only kept alone.
-        keep = [j for j in passed
-                if not any(d in ids for d in codebook.descendants(code_ids[j])[1:])]
-        chosen.append(sorted(keep[:MAX_CODES_PER_SEGMENT]))
+        keep = [j for j in passed if not any(d in ids for d in below.get(j, ()))]
+        chosen.append(sorted(int(j) for j in keep[:max_codes]))
     return chosen
 
 
-def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: list[dict],
-            code_id: str, question: str | None, context_weight: float, score: float) -> dict:
-    """The evidence record stored with a machine coding."""
-    nearest = protos[parts["pos_arg"][i, j]]
-    ev = {"score": round(float(score), 4),
-          "semantic": round(float(parts["pos"][i, j]), 4),
-          "nearest": {"kind": nearest.kind, "text": nearest.text,
-                      "similarity": round(float(parts["pos"][i, j]), 4)},
-          "keywords": keyword_hits[i].get(code_id, []),
-          "context": None, "negative": None}
-    if parts["has_ctx"][i]:
-        ev["context"] = {"question": question, "similarity": round(float(parts["ctx"][i, j]), 4),
-                         "weight": context_weight}
-    if parts["neg_arg"][i, j] >= 0 and parts["neg"][i, j] > parts["pos"][i, j]:
-        neg = protos[parts["neg_arg"][i, j]]
-        ev["negative"] = {"kind": neg.kind, "text": neg.text,
-                          "similarity": round(float(parts["neg"][i, j]), 4)}
-    return ev
+@dataclass
+class Scored:
+    """Everything one coding pass computed, before decisions are written."""
+
+    segments: list
+    code_ids: list
+    scores: np.ndarray
+    parts: dict
+    protos: list
+    hits: list
+    questions: dict
+    vecs: np.ndarray
 
 
-def context_vectors(segments: list, seg_vecs: np.ndarray, question_vecs: dict[int, np.ndarray]
-                    ) -> np.ndarray:
-    """Per segment: the mean of its turn's question and its neighbouring segments in the turn."""
-    ctx = np.zeros_like(seg_vecs)
-    for i, seg in enumerate(segments):
-        parts = []
-        if seg["question_turn"] in question_vecs:
-            parts.append(question_vecs[seg["question_turn"]])
-        for k in (i - 1, i + 1):
-            if 0 <= k < len(segments) and segments[k]["turn_id"] == seg["turn_id"]:
-                parts.append(0.5 * seg_vecs[k])
-        if parts:
-            vec = np.sum(parts, axis=0)
-            ctx[i] = vec / (np.linalg.norm(vec) or 1.0)
-    return ctx
+def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | None = None,
+                  labels: Labels | None = None) -> Scored:
+    """Score every respondent segment of the project against every code (nothing is written).
 
-
-def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
-    """Apply the codebook to every respondent segment and store the machine codings.
-
-    Only this coder's earlier machine codings are replaced; human codings are never touched.
-
-    Returns:
-        A summary: segments, codings, coded segments and codings per code.
+    Args:
+        learn: blend in the human codes (default: the ``learn_from_humans`` setting).
+        labels: the human codes to learn from (default: all of the store's).
     """
-    from .project import now_iso
-
     settings = project.settings
-    codebook = project.codebook
-    store = project.store
+    codebook, store = project.codebook, project.store
     segments = [dict(r) for r in _segments_with_questions(store)]
     code_ids = list(codebook.codes)
     protos = build_prototypes(codebook)
@@ -210,23 +109,66 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     q_text = {r["id"]: r["text"] for r in store.db.execute(
         f"SELECT id, text FROM turns WHERE id IN ({','.join('?' * len(q_ids))})", q_ids)}
     q_vecs = dict(zip(q_ids, embedder.encode([q_text[q] for q in q_ids]))) if q_ids else {}
-    ctx_vecs = context_vectors(segments, seg_vecs, q_vecs) if len(segments) else seg_vecs
+    ctx_vecs = context_vectors(segments, seg_vecs, q_vecs) if segments else seg_vecs
     hits = KeywordMatcher(codebook, keyword_nlp).find(texts)
     weight = float(settings["context_weight"])
     scores, parts = score_segments(seg_vecs, ctx_vecs, proto_vecs, protos, code_ids, hits,
                                    weight, float(settings["keyword_weight"]))
-    chosen = decide(scores, code_ids, codebook, settings["thresholds"], settings["threshold"])
+    parts["zero_shot"] = scores
+    vecs = blend_vectors(seg_vecs, ctx_vecs, weight) if segments else seg_vecs
+    learn = settings["learn_from_humans"] if learn is None else learn
+    if learn:
+        labels = labels if labels is not None else human_labels(store, segments, codebook,
+                                                                code_ids)
+        if not labels.empty:
+            # A human-coded segment learns only from other interviews (so agreement measured
+            # on it stays honest); any other segment learns from every human code.
+            coded = set(labels.index.tolist())
+            groups = np.asarray([s["interview_id"] if i in coded else None
+                                 for i, s in enumerate(segments)], dtype=object)
+            scores = _learn(scores, parts, vecs, labels, groups, settings)
+    return Scored(segments, code_ids, scores, parts, protos, hits,
+                  {q: q_text[q] for q in q_ids}, vecs)
+
+
+def _learn(scores, parts, vecs, labels, groups, settings) -> np.ndarray:
+    share, near, near_sim = learned_scores(vecs, labels, groups, int(settings["neighbours"]))
+    examples = labels.y.sum(axis=0).astype(float)
+    final, learned, weight = blend_scores(scores, share, examples,
+                                          float(settings["learning_prior"]))
+    parts.update(labels=labels, share=share, near=near, near_sim=near_sim, learned=learned,
+                 learn_weight=weight)
+    return final
+
+
+def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
+    """Apply the codebook to every respondent segment and store the machine codings.
+
+    Only this coder's earlier machine codings are replaced; human codings are never touched.
+
+    Returns:
+        A summary: segments, codings, coded segments, codings per code and the number of
+        human-coded segments learned from.
+    """
+    from .project import now_iso
+
+    settings = project.settings
+    scored = score_project(project, embedder, keyword_nlp, progress)
+    code_ids, scores, parts = scored.code_ids, scored.scores, scored.parts
+    chosen = decide(scores, code_ids, project.codebook, settings["thresholds"],
+                    settings["threshold"], int(settings["max_codes_per_segment"]))
     coder, created = settings["coder_name"], now_iso()
+    weight = float(settings["context_weight"])
     rows = []
     for i, cols in enumerate(chosen):
-        seg = segments[i]
+        seg = scored.segments[i]
         for j in cols:
-            ev = explain(i, j, parts, protos, hits, code_ids[j], q_text.get(seg["question_turn"]),
-                         weight, scores[i, j])
+            ev = explain(i, j, parts, scored.protos, scored.hits, code_ids[j],
+                         scored.questions.get(seg["question_turn"]), weight, scores[i, j])
             rows.append((seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"],
                          code_ids[j], coder, float(round(scores[i, j], 4)),
                          json.dumps(ev, ensure_ascii=False, sort_keys=True), created))
-    with store.transaction() as db:
+    with project.store.transaction() as db:
         db.execute("DELETE FROM codings WHERE is_machine = 1 AND coder = ?", (coder,))
         db.executemany('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
                        "coder, is_machine, score, evidence, created_at) "
@@ -234,8 +176,72 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     per_code = {c: 0 for c in code_ids}
     for r in rows:
         per_code[r[5]] += 1
-    return {"segments": len(segments), "codings": len(rows),
-            "coded_segments": sum(1 for c in chosen if c), "per_code": per_code}
+    labels = parts.get("labels")
+    return {"segments": len(scored.segments), "codings": len(rows),
+            "coded_segments": sum(1 for c in chosen if c), "per_code": per_code,
+            "learned_from": 0 if labels is None else len(labels.index)}
+
+
+@dataclass
+class CrossValidation:
+    """Decisions on human-coded segments, each made without its own fold's human codes."""
+
+    codes: list
+    segment_ids: list
+    folds: np.ndarray      # fold of each segment (folds are whole interviews)
+    truth: np.ndarray      # bool, segments x codes: the human codes (children imply parents)
+    zero_shot: np.ndarray  # bool: the codebook alone
+    learned: np.ndarray    # bool: learning from the other folds' human codes
+
+
+def cross_validate(project, embedder=None, keyword_nlp=None, folds: int = 5,
+                   human_coder: str | None = None) -> CrossValidation:
+    """Measure what learning from human codes gains, never scoring a segment it learned from.
+
+    Interviews with human codes are dealt round-robin into ``folds`` folds (in the store's
+    interview order); each fold's segments are decided from the other folds' human codes
+    only. Only segments a person coded are compared.
+
+    Args:
+        human_coder: whose codes are the truth and the training data (default: every human).
+    """
+    from .errors import ProjectError
+    if embedder is None or keyword_nlp is None:
+        from .nlp import Embedder, load_spacy
+        s = project.settings
+        embedder = embedder or Embedder(s["embedding_model"], project.store,
+                                        batch_size=int(s["batch_size"]))
+        keyword_nlp = keyword_nlp or load_spacy(s["spacy_model"], "lemmas")
+    settings = project.settings
+    scored = score_project(project, embedder, keyword_nlp, learn=False)
+    segments, code_ids = scored.segments, scored.code_ids
+    others = tuple(r["coder"] for r in project.store.db.execute(
+        "SELECT DISTINCT coder FROM codings WHERE is_machine = 0")
+        if human_coder is not None and r["coder"] != human_coder)
+    labels = human_labels(project.store, segments, project.codebook, code_ids, others)
+    interviews = list(dict.fromkeys(labels.groups))
+    if len(interviews) < 2:
+        raise ProjectError("cross-validation needs human codes in at least two interviews")
+    folds = max(2, min(folds, len(interviews)))
+    fold_of = {iid: k % folds for k, iid in enumerate(interviews)}
+    groups = np.asarray([fold_of.get(s["interview_id"], -1) for s in segments])
+    labels = Labels(labels.index, labels.y, groups[labels.index], labels.texts,
+                    labels.segment_ids, labels.known)
+    zero = scored.scores
+    learned = _learn(zero, dict(scored.parts), scored.vecs, labels, groups, settings)
+    args = (code_ids, project.codebook, settings["thresholds"], settings["threshold"],
+            int(settings["max_codes_per_segment"]))
+    coded = labels.known.all(axis=1)  # segments a person coded (not only rejections)
+    rows = labels.index[coded]
+
+    def as_matrix(chosen):
+        out = np.zeros((len(rows), len(code_ids)), dtype=bool)
+        for r, cols in enumerate(chosen):
+            out[r, cols] = True
+        return out
+    return CrossValidation(code_ids, [i for i, c in zip(labels.segment_ids, coded) if c],
+                           groups[rows], labels.y[coded], as_matrix(decide(zero[rows], *args)),
+                           as_matrix(decide(learned[rows], *args)))
 
 
 def _segments_with_questions(store):

@@ -3,7 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from qualcx.code import (Prototype, build_prototypes, code_project, decide, score_segments)
+import qualcx.code as code_module
+from qualcx.code import (Labels, Prototype, build_prototypes, code_project, cross_validate, decide,
+                         learned_scores, score_segments)
 from qualcx.codebook import parse_codebook
 from qualcx.nlp import Embedder
 from qualcx.project import Project
@@ -107,3 +109,150 @@ def test_embeddings_are_cached(make_project, hash_embedder, blank_nlp):
     again = embedder.encode(["two text", "one text"])
     assert hash_embedder.calls == calls
     assert np.allclose(first[::-1], again)
+
+
+ONE_LINE_CODEBOOK = """\
+name: Garden study
+version: "1"
+codes:
+  - id: watering
+    name: Watering
+    definition: How often plants are watered, hoses and irrigation.
+  - id: pests
+    name: Pests
+    definition: Slugs, aphids and other pests eating the plants.
+  - id: harvest
+    name: Harvest
+    definition: Picking fruit and vegetables when they are ripe.
+"""
+
+GARDEN = """\
+Interviewer: Tell me about your garden.
+
+{name}: I water the plants every evening with the hose, the irrigation is {a}.
+
+Interviewer: Anything else?
+
+{name}: The slugs and aphids ate all my {b} plants this year.
+
+Interviewer: And later in the year?
+
+{name}: We pick the ripe tomatoes and beans in August, a good harvest of {c}.
+
+Interviewer: What do you do for a living?
+
+{name}: I work in an office in town, mostly meetings.
+"""
+GARDENERS = {f"{n.lower()}.txt": GARDEN.format(name=n, a=a, b=b, c=c) for n, a, b, c in (
+    ("Ben", "broken", "lettuce", "fruit"), ("Cat", "new", "cabbage", "apples"),
+    ("Dan", "slow", "bean", "plums"))}
+
+
+def test_keywordless_one_line_codebook_codes_segments(make_project, real_sentence_model,
+                                                      blank_nlp):
+    project = Project(make_project(GARDENERS, codebook=ONE_LINE_CODEBOOK))
+    ingest(project, nlp=blank_nlp)
+    summary = code_project(project, Embedder("real", project.store, model=real_sentence_model),
+                           blank_nlp)
+    rows = project.store.db.execute("SELECT text, code FROM codings WHERE is_machine = 1")
+    got = {}
+    for r in rows:
+        got.setdefault(r["code"], []).append(r["text"])
+    assert len(got["watering"]) == 3 and all("hose" in t for t in got["watering"])
+    assert len(got["pests"]) == 3 and all("slugs" in t for t in got["pests"])
+    assert len(got["harvest"]) == 3 and all("harvest" in t for t in got["harvest"])
+    assert summary["coded_segments"] == 9 and summary["learned_from"] == 0
+
+
+def _human(project, segment, code, coder="Ana"):
+    with project.store.transaction() as db:
+        db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'now')",
+                   (segment["id"], segment["interview_id"], segment["start"], segment["end"],
+                    segment["text"], code, coder))
+
+
+ABOUT_WEATHER = {
+    "w1.txt": "Interviewer: How was it?\n\nAl: The weather was grey and cold all week.\n",
+    "w2.txt": "Interviewer: How was it?\n\nBo: The weather was grey and rainy all week.\n",
+    "w3.txt": "Interviewer: How was it?\n\nCy: The weather was grey and windy all week.\n",
+}
+
+
+def test_learning_from_human_codes_changes_a_decision(make_project, hash_embedder, blank_nlp):
+    # The codebook says nothing of weather; the researcher codes weather talk as pests.
+    # Two human examples weigh as much as the codebook text at learning_prior = 2.
+    project = Project(make_project(ABOUT_WEATHER, codebook=ONE_LINE_CODEBOOK,
+                                   toml="learning_prior = 2.0\n"))
+    ingest(project, nlp=blank_nlp)
+    embedder = Embedder("hash", project.store, model=hash_embedder)
+    segs = {r["interview_id"]: r for r in project.store.respondent_segments()}
+    code_project(project, embedder, blank_nlp)
+    w3 = "SELECT code FROM codings WHERE is_machine = 1 AND interview_id = 'w3'"
+    assert "pests" not in {r["code"] for r in project.store.db.execute(w3)}
+    _human(project, segs["w1"], "pests")
+    _human(project, segs["w2"], "pests")
+    summary = code_project(project, embedder, blank_nlp)
+    assert summary["learned_from"] == 2
+    rows = project.store.db.execute(w3.replace("code FROM", "code, evidence FROM")).fetchall()
+    assert "pests" in {r["code"] for r in rows}
+    ev = json.loads(next(r["evidence"] for r in rows if r["code"] == "pests"))
+    assert ev["learned"]["examples"] == 2 and ev["learned"]["nearest"]["text"].startswith("The")
+    # Learning can be switched off.
+    project.settings["learn_from_humans"] = False
+    code_project(project, embedder, blank_nlp)
+    assert "pests" not in {r["code"] for r in project.store.db.execute(w3)}
+
+
+def test_learned_scores_never_use_the_segments_own_interview():
+    vecs = np.eye(3, dtype=np.float32)
+    labels = Labels(np.array([0, 1]), np.array([[True], [False]]),
+                    np.array(["a", "b"], dtype=object), ["x", "y"], [10, 11])
+    share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
+    assert share[0, 0] == 0.0          # its own code is invisible to segment 0
+    assert near[0, 0] == -1 and near[1, 0] == 0
+    # A segment nobody coded (group None) learns from every labelled segment.
+    vecs = np.array([[1, 0], [0.9, 0.1], [1, 0]], dtype=np.float32)
+    share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", None], dtype=object), 5)
+    assert near[2, 0] == 0 and 0 < share[2, 0] < 1
+
+
+def test_cross_validation_never_scores_on_training_segments(make_project, hash_embedder,
+                                                            blank_nlp, monkeypatch):
+    files = {f"i{k}.txt": f"Interviewer: How was it?\n\nP{k}: The weather was grey "
+             f"and cold, day {k}.\n\nInterviewer: And the garden?\n\nP{k}: The slugs ate "
+             f"the lettuce, day {k}.\n" for k in range(4)}
+    project = Project(make_project(files, codebook=ONE_LINE_CODEBOOK,
+                                   toml="learning_prior = 1.0\n"))
+    ingest(project, nlp=blank_nlp)
+    for seg in project.store.respondent_segments():
+        _human(project, seg, "pests" if "slugs" in seg["text"] else "harvest")
+    seen = []
+    original = code_module.learned_scores
+
+    def spy(vecs, labels, groups, k):
+        seen.append((groups.copy(), labels.groups.copy()))
+        return original(vecs, labels, groups, k)
+    monkeypatch.setattr(code_module, "learned_scores", spy)
+    cv = cross_validate(project, Embedder("hash", project.store, model=hash_embedder),
+                        blank_nlp, folds=2)
+    groups, train_groups = seen[0]
+    assert set(train_groups) == {0, 1} and set(groups) == {0, 1}
+    # Every fold's decisions come only from the other fold: the spy saw fold labels, and
+    # learned_scores masks equal groups; here each fold must still find the other's codes.
+    assert cv.truth.shape == cv.learned.shape == cv.zero_shot.shape
+    assert len(cv.segment_ids) == 8 and set(cv.folds) == {0, 1}
+    col = cv.codes.index("pests")
+    assert (cv.learned[:, col] == cv.truth[:, col]).all()
+
+
+def test_rejections_are_negatives_only_for_the_rejected_code():
+    vecs = np.array([[1, 0], [1, 0], [1, 0]], dtype=np.float32)
+    # Row 0 was coded A (so not B); row 1 only had A rejected: it says nothing about B.
+    labels = Labels(np.array([0, 1]), np.array([[True, False], [False, False]]),
+                    np.array(["a", "b"], dtype=object), ["x", "y"], [10, 11],
+                    np.array([[True, True], [True, False]]))
+    share, _, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
+    assert share[2, 0] == pytest.approx(0.5)   # one yes, one no for A
+    assert share[2, 1] == pytest.approx(0.0)   # one no for B, the rejection not counted
+    assert share[0, 0] == 0.0 and share[1, 0] == pytest.approx(1.0)

@@ -1,0 +1,327 @@
+"""Agreement of the coder with the researchers' own codes on the SERDIF usability study.
+
+Usage: .venv/bin/python benchmarks/serdif.py [--data ../shared/data/serdif-usability]
+
+17 think-aloud sessions (ODT) coded by the study's researchers with a 22-code codebook.
+The codebook is converted from its one-line descriptions alone (no examples taken from the
+coded passages). The script builds a temporary project, ingests the transcripts, imports the
+researchers' codes, codes the transcripts zero-shot and prints agreement (Cohen's kappa,
+Krippendorff's alpha, F1) per code and overall; then again with the researchers' codes of
+other interviews used as examples, cross-validated by interview folds, so no figure is ever
+computed on a segment the coder learned from.
+
+Units: a segment is one sentence of the participant's talk. The researchers' highlights are
+anchored by ``qualcx import-codes`` (a highlight codes the segments it covers at least half
+of, and the segment holding at least half of it). Highlights on the moderator's own lines
+(mostly "Moderator assist") cannot be matched to participant segments: they are counted
+and reported, not scored. The ODT sessions have no speaker labels, so they are first turned
+into labelled transcripts: task prompts and 'MODERATOR:' lines are the moderator's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qualcx.code import cross_validate  # noqa: E402
+from qualcx.project import Project  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "serdif-usability"
+TRANSCRIPTS = "data/transcripts/raw"
+CODEBOOKS = "data/transcripts/thematic-analysis/codebooks"
+TAGS = "data/transcripts/thematic-analysis/tags/csv/all_tags_20220303.csv"
+TOML = 'segment_unit = "sentence"\ninterviewer_labels = ["Moderator"]\n'
+
+
+# -- the study's files to a qualcx project -------------------------------------------------
+def slug(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+
+
+def codebook_yaml(csv_path: Path) -> str:
+    """The study's codebook (tag, description) as qualcx YAML: name and definition only."""
+    import yaml
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    codes = [{"id": slug(r["tag"]), "name": r["tag"].strip(),
+              "definition": " ".join(r["description"].split())} for r in rows]
+    return yaml.safe_dump({"name": "SERDIF usability study", "version": csv_path.stem,
+                           "codes": codes}, sort_keys=False, allow_unicode=True)
+
+
+def latest_codebook(data: Path) -> Path:
+    paths = sorted((data / CODEBOOKS).glob("codebook_*.csv"),
+                   key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    return paths[-1]
+
+
+def odt_paragraphs(path: Path) -> list[str]:
+    """The ODT's paragraphs, read by qualcx's own OpenDocument reader."""
+    from qualcx.readers.documents import odt_blocks
+    return [cell for block in odt_blocks(path, path.read_bytes()) for cell in block]
+
+
+def odt_as_transcript(path: Path) -> str:
+    """A think-aloud ODT as a labelled transcript.
+
+    Task prompts (numbered, not tab-indented) and 'MODERATOR:' lines are the moderator's;
+    everything else is the participant thinking aloud, one paragraph per line.
+    """
+    lines, last = [], None
+    for para in odt_paragraphs(path):
+        body = " ".join(para.split())
+        if not body:
+            continue
+        moderator = body.upper().startswith("MODERATOR:") or "\t" not in para
+        body = re.sub(r"^MODERATOR:\s*", "", body, flags=re.I)
+        speaker = "Moderator" if moderator else "Participant"
+        if speaker != last:
+            lines.append("")
+            lines.append(f"{speaker}: {body}")
+        else:
+            lines.append(body)
+        last = speaker
+    return "\n".join(lines).strip() + "\n"
+
+
+def build_project(data: Path, root: Path) -> Project:
+    (root / "interviews").mkdir(parents=True)
+    (root / "codebook").mkdir()
+    (root / "reports").mkdir()
+    (root / "codebook" / "codebook.yaml").write_text(codebook_yaml(latest_codebook(data)),
+                                                     encoding="utf-8")
+    (root / "qualcx.toml").write_text(TOML, encoding="utf-8")
+    for odt in sorted((data / TRANSCRIPTS).glob("*.odt")):
+        (root / "interviews" / f"{odt.stem}.txt").write_text(odt_as_transcript(odt),
+                                                               encoding="utf-8")
+    return Project(root)
+
+
+def _norm(text: str) -> tuple[str, list[int]]:
+    """Lower-cased text with whitespace runs collapsed, and each character's original offset."""
+    out, where, space = [], [], False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if not space and out:
+                out.append(" ")
+                where.append(i)
+            space = True
+            continue
+        space = False
+        out.append(ch.lower())
+        where.append(i)
+    return "".join(out), where
+
+
+def import_tags(project: Project, data: Path, coder: str) -> dict:
+    """Anchor each highlight to the participant segments it covers and store human codings.
+
+    A segment gets the highlight's code when the highlight covers at least half of it.
+    """
+    store = project.store
+    with (data / TAGS).open(encoding="utf-8", newline="") as fh:
+        tags = list(csv.DictReader(fh))
+    texts = {r["id"]: r["text"] for r in store.interviews()}
+    norm = {k: _norm(v) for k, v in texts.items()}
+    segs: dict[str, list] = {}
+    for s in store.respondent_segments():
+        segs.setdefault(s["interview_id"], []).append(s)
+    rows, unanchored, moderator_only, cursor = [], [], 0, {}
+    for tag in tags:
+        iid = Path(tag["document"]).stem
+        needle = " ".join(re.sub(r"^MODERATOR:\s*", "", tag["content"].strip(), flags=re.I)
+                          .split()).lower()
+        if iid not in norm or not needle:
+            unanchored.append(tag["id"])
+            continue
+        hay, where = norm[iid]
+        at = hay.find(needle, cursor.get(iid, 0))
+        if at < 0:
+            at = hay.find(needle)
+        if at < 0:
+            unanchored.append(tag["id"])
+            continue
+        cursor[iid] = at
+        start, end = where[at], where[at + len(needle) - 1] + 1
+        hit = False
+        for s in segs.get(iid, []):
+            overlap = min(end, s["end"]) - max(start, s["start"])
+            if overlap > 0 and overlap >= 0.5 * (s["end"] - s["start"]):
+                rows.append((s["id"], iid, s["start"], s["end"], s["text"],
+                             slug(tag["tag"]), coder))
+                hit = True
+        moderator_only += not hit
+    with store.transaction() as db:
+        db.execute("DELETE FROM codings WHERE is_machine = 0 AND coder = ?", (coder,))
+        db.executemany('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                       "coder, is_machine, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'import')",
+                       sorted(set(rows)))
+    return {"highlights": len(tags), "unanchored": len(unanchored),
+            "moderator_only": moderator_only, "codings": len(set(rows))}
+
+
+# -- agreement ------------------------------------------------------------------------------
+CODER = "researchers"
+
+
+def import_researchers(project: Project, data: Path) -> dict:
+    """The researchers' highlights as human codes, through ``qualcx import-codes`` when present."""
+    try:
+        from qualcx.humancodes import import_codes
+    except ImportError:
+        return import_tags(project, data, CODER)
+    result = import_codes(project, data / TAGS, coder=CODER)
+    reasons: dict[str, int] = {}
+    for _, _, _, reason in result.unanchored:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {"highlights": result.passages + len(result.unanchored), "anchored": result.passages,
+            "codings": result.imported, "not anchored": reasons}
+
+
+def figures(truth: np.ndarray, pred: np.ndarray, codes: list[str]) -> tuple[list, object, float]:
+    """Per-code and pooled figures of the machine (B) against the researchers (A)."""
+    try:
+        from qualcx.agree import table_figures
+    except ImportError:
+        table_figures = _table_figures
+    rows = []
+    for j, code in enumerate(codes):
+        a, b = truth[:, j], pred[:, j]
+        rows.append(table_figures(code, int((a & b).sum()), int((a & ~b).sum()),
+                                  int((~a & b).sum()), int((~a & ~b).sum())))
+    a, b = truth.ravel(), pred.ravel()
+    overall = table_figures("(overall)", int((a & b).sum()), int((a & ~b).sum()),
+                            int((~a & b).sum()), int((~a & ~b).sum()))
+    kappas = [r.kappa for r in rows if r.kappa is not None]
+    return rows, overall, float(np.mean(kappas)) if kappas else float("nan")
+
+
+def _table_figures(code, both, only_a, only_b, neither):
+    """Used only when qualcx.agree is absent: the same figures from sklearn and krippendorff."""
+    from types import SimpleNamespace
+
+    import krippendorff
+    n = both + only_a + only_b + neither
+    po = (both + neither) / n
+    pe = ((both + only_a) * (both + only_b) + (only_b + neither) * (only_a + neither)) / n ** 2
+    counts = np.array([[0, 2]] * both + [[1, 1]] * (only_a + only_b) + [[2, 0]] * neither)
+    alpha = (krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
+             if counts[:, 0].sum() and counts[:, 1].sum() else None)
+    return SimpleNamespace(code=code, both=both, only_a=only_a, only_b=only_b, neither=neither,
+                           kappa=(po - pe) / (1 - pe) if pe < 1 else None, alpha=alpha,
+                           f1=2 * both / (2 * both + only_a + only_b) if both + only_a + only_b
+                           else None)
+
+
+def machine_matrix(project: Project, segment_ids: list[int], codes: list[str], coder: str,
+                   machine: bool) -> np.ndarray:
+    pos = {s: i for i, s in enumerate(segment_ids)}
+    col = {c: j for j, c in enumerate(codes)}
+    y = np.zeros((len(segment_ids), len(codes)), dtype=bool)
+    for r in project.store.db.execute("SELECT segment_id, code FROM codings WHERE is_machine = ? "
+                                      "AND coder = ?", (int(machine), coder)):
+        if r["segment_id"] in pos and r["code"] in col:
+            y[pos[r["segment_id"]], col[r["code"]]] = True
+    return y
+
+
+def _fmt(x) -> str:
+    return "   n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:6.3f}"
+
+
+def print_table(title: str, result: tuple, names: dict[str, str]):
+    rows, overall, mean_kappa = result
+    print(f"\n{title}")
+    print(f"{'code':44} {'human':>6} {'machine':>7} {'both':>5} {'kappa':>6} {'alpha':>6} "
+          f"{'F1':>6}")
+    for r in [*rows, overall]:
+        name = names.get(r.code, r.code)
+        print(f"{name[:44]:44} {r.both + r.only_a:6d} {r.both + r.only_b:7d} {r.both:5d} "
+              f"{_fmt(r.kappa)} {_fmt(r.alpha)} {_fmt(r.f1)}")
+    print(f"{'mean of per-code kappas':44} {'':6} {'':7} {'':5} {_fmt(mean_kappa)}")
+
+
+def write_markdown(path: Path, names: dict, every, cv_zero, cv_learned):
+    """Rows: code, human segments, zero-shot kappa (all segments), learned kappa, learned F1."""
+    lines = []
+    for a, c in zip([*every[0], every[1]], [*cv_learned[0], cv_learned[1]]):
+        lines.append(f"| {names.get(a.code, a.code)} | {a.both + a.only_a} | "
+                     f"{_fmt(a.kappa).strip()} | {_fmt(c.kappa).strip()} | "
+                     f"{_fmt(c.f1).strip()} |")
+    lines.append(f"| mean of per-code kappas | | {_fmt(every[2]).strip()} | "
+                 f"{_fmt(cv_learned[2]).strip()} | |")
+    lines.append(f"\nCV zero-shot overall kappa {_fmt(cv_zero[1].kappa).strip()}, alpha "
+                 f"{_fmt(cv_zero[1].alpha).strip()}, F1 {_fmt(cv_zero[1].f1).strip()}; learned "
+                 f"alpha {_fmt(cv_learned[1].alpha).strip()}; zero-shot (all) alpha "
+                 f"{_fmt(every[1].alpha).strip()}, F1 {_fmt(every[1].f1).strip()}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="also write the per-code table as Markdown rows to this file")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the project in this (new) folder instead of a temporary one")
+    args = parser.parse_args()
+    if not (args.data / TAGS).exists():
+        sys.exit(f"{args.data}: not the SERDIF data folder (no {TAGS}); pass --data")
+    from qualcx import pipeline
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp) / "serdif"
+        project = build_project(args.data, root)
+        start = time.perf_counter()
+        pipeline.ingest(project)
+        n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+        print(f"ingested {n} participant segments in {time.perf_counter() - start:.1f} s")
+        print(f"researchers' highlights: {import_researchers(project, args.data)}")
+        start = time.perf_counter()
+        project.settings["learn_from_humans"] = False  # zero-shot: the codebook alone
+        pipeline.code(project)
+        print(f"coded zero-shot in {time.perf_counter() - start:.1f} s")
+        codes = list(project.codebook.codes)
+        names = {c.id: c.name for c in project.codebook.codes.values()}
+        seg_ids = [s["id"] for s in project.store.respondent_segments()]
+        truth = machine_matrix(project, seg_ids, codes, CODER, False)
+        zero = machine_matrix(project, seg_ids, codes, project.settings["coder_name"], True)
+        every = figures(truth, zero, codes)
+        try:  # the figures 'qualcx agree researchers qualcx' prints
+            from qualcx.agree import agreement
+            found = agreement(project.store, CODER, project.settings["coder_name"],
+                              project.codebook, level="segment")
+            every = (list(found.codes), found.overall, found.mean_kappa)
+            by_interview = agreement(project.store, CODER, project.settings["coder_name"],
+                                     project.codebook, level="interview")
+            print(f"interview level (did this interview touch this code): kappa "
+                  f"{_fmt(by_interview.overall.kappa)}")
+        except ImportError:
+            pass
+        print_table(f"Zero-shot, every participant segment ({len(seg_ids)})", every, names)
+        project.settings["learn_from_humans"] = True
+        cv = cross_validate(project, folds=args.folds, human_coder=CODER)
+        title = (f"on the {len(cv.segment_ids)} segments the researchers coded, "
+                 f"{args.folds} folds by interview")
+        cv_zero = figures(cv.truth, cv.zero_shot, codes)
+        cv_learned = figures(cv.truth, cv.learned, codes)
+        print_table(f"Zero-shot, {title}", cv_zero, names)
+        print_table(f"Learning from the researchers' codes of the other folds, {title}",
+                    cv_learned, names)
+        if args.markdown:
+            write_markdown(args.markdown, names, every, cv_zero, cv_learned)
+        project.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Parts of the deductive coder; :mod:`qualcx.code` puts them together."""
