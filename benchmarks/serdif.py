@@ -14,8 +14,8 @@ Units: a segment is one sentence of the participant's talk. The researchers' hig
 anchored by ``qualcx import-codes`` (a highlight codes the segments it covers at least half
 of, and the segment holding at least half of it). Highlights on the moderator's own lines
 (mostly "Moderator assist") cannot be matched to participant segments: they are counted
-and reported, not scored. The ODT sessions have no speaker labels, so they are first turned
-into labelled transcripts: task prompts and 'MODERATOR:' lines are the moderator's.
+and reported, not scored. The ODT files are ingested as they are: only the moderator is
+labelled in them, and numbered task prompts are the moderator's (see the ingest docs).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -34,13 +35,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qualcx.code import cross_validate  # noqa: E402
+from qualcx.humancodes import import_codes  # noqa: E402
 from qualcx.project import Project  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "serdif-usability"
 TRANSCRIPTS = "data/transcripts/raw"
 CODEBOOKS = "data/transcripts/thematic-analysis/codebooks"
 TAGS = "data/transcripts/thematic-analysis/tags/csv/all_tags_20220303.csv"
-TOML = 'segment_unit = "sentence"\ninterviewer_labels = ["Moderator"]\n'
+TOML = 'segment_unit = "sentence"\n'
 
 
 # -- the study's files to a qualcx project -------------------------------------------------
@@ -65,35 +67,6 @@ def latest_codebook(data: Path) -> Path:
     return paths[-1]
 
 
-def odt_paragraphs(path: Path) -> list[str]:
-    """The ODT's paragraphs, read by qualcx's own OpenDocument reader."""
-    from qualcx.readers.documents import odt_blocks
-    return [cell for block in odt_blocks(path, path.read_bytes()) for cell in block]
-
-
-def odt_as_transcript(path: Path) -> str:
-    """A think-aloud ODT as a labelled transcript.
-
-    Task prompts (numbered, not tab-indented) and 'MODERATOR:' lines are the moderator's;
-    everything else is the participant thinking aloud, one paragraph per line.
-    """
-    lines, last = [], None
-    for para in odt_paragraphs(path):
-        body = " ".join(para.split())
-        if not body:
-            continue
-        moderator = body.upper().startswith("MODERATOR:") or "\t" not in para
-        body = re.sub(r"^MODERATOR:\s*", "", body, flags=re.I)
-        speaker = "Moderator" if moderator else "Participant"
-        if speaker != last:
-            lines.append("")
-            lines.append(f"{speaker}: {body}")
-        else:
-            lines.append(body)
-        last = speaker
-    return "\n".join(lines).strip() + "\n"
-
-
 def build_project(data: Path, root: Path) -> Project:
     (root / "interviews").mkdir(parents=True)
     (root / "codebook").mkdir()
@@ -102,72 +75,8 @@ def build_project(data: Path, root: Path) -> Project:
                                                      encoding="utf-8")
     (root / "qualcx.toml").write_text(TOML, encoding="utf-8")
     for odt in sorted((data / TRANSCRIPTS).glob("*.odt")):
-        (root / "interviews" / f"{odt.stem}.txt").write_text(odt_as_transcript(odt),
-                                                               encoding="utf-8")
+        shutil.copyfile(odt, root / "interviews" / odt.name)
     return Project(root)
-
-
-def _norm(text: str) -> tuple[str, list[int]]:
-    """Lower-cased text with whitespace runs collapsed, and each character's original offset."""
-    out, where, space = [], [], False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if not space and out:
-                out.append(" ")
-                where.append(i)
-            space = True
-            continue
-        space = False
-        out.append(ch.lower())
-        where.append(i)
-    return "".join(out), where
-
-
-def import_tags(project: Project, data: Path, coder: str) -> dict:
-    """Anchor each highlight to the participant segments it covers and store human codings.
-
-    A segment gets the highlight's code when the highlight covers at least half of it.
-    """
-    store = project.store
-    with (data / TAGS).open(encoding="utf-8", newline="") as fh:
-        tags = list(csv.DictReader(fh))
-    texts = {r["id"]: r["text"] for r in store.interviews()}
-    norm = {k: _norm(v) for k, v in texts.items()}
-    segs: dict[str, list] = {}
-    for s in store.respondent_segments():
-        segs.setdefault(s["interview_id"], []).append(s)
-    rows, unanchored, moderator_only, cursor = [], [], 0, {}
-    for tag in tags:
-        iid = Path(tag["document"]).stem
-        needle = " ".join(re.sub(r"^MODERATOR:\s*", "", tag["content"].strip(), flags=re.I)
-                          .split()).lower()
-        if iid not in norm or not needle:
-            unanchored.append(tag["id"])
-            continue
-        hay, where = norm[iid]
-        at = hay.find(needle, cursor.get(iid, 0))
-        if at < 0:
-            at = hay.find(needle)
-        if at < 0:
-            unanchored.append(tag["id"])
-            continue
-        cursor[iid] = at
-        start, end = where[at], where[at + len(needle) - 1] + 1
-        hit = False
-        for s in segs.get(iid, []):
-            overlap = min(end, s["end"]) - max(start, s["start"])
-            if overlap > 0 and overlap >= 0.5 * (s["end"] - s["start"]):
-                rows.append((s["id"], iid, s["start"], s["end"], s["text"],
-                             slug(tag["tag"]), coder))
-                hit = True
-        moderator_only += not hit
-    with store.transaction() as db:
-        db.execute("DELETE FROM codings WHERE is_machine = 0 AND coder = ?", (coder,))
-        db.executemany('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
-                       "coder, is_machine, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'import')",
-                       sorted(set(rows)))
-    return {"highlights": len(tags), "unanchored": len(unanchored),
-            "moderator_only": moderator_only, "codings": len(set(rows))}
 
 
 # -- agreement ------------------------------------------------------------------------------
@@ -175,11 +84,7 @@ CODER = "researchers"
 
 
 def import_researchers(project: Project, data: Path) -> dict:
-    """The researchers' highlights as human codes, through ``qualcx import-codes`` when present."""
-    try:
-        from qualcx.humancodes import import_codes
-    except ImportError:
-        return import_tags(project, data, CODER)
+    """The researchers' highlights as human codes, through ``qualcx import-codes``."""
     result = import_codes(project, data / TAGS, coder=CODER)
     reasons: dict[str, int] = {}
     for _, _, _, reason in result.unanchored:

@@ -139,7 +139,12 @@ def _method(w, c):
     w.para(("Analysing. ", "b"), f"The codebook {cb.name} (version {cb.version}, {len(cb.codes)} "
            f"codes) was applied by the machine coder {run['coder_name']} (keywords on lemmas "
            f"with spaCy {run['spacy_model']}; sentence embeddings {run['embedding_model']}; "
-           f"threshold {run['threshold']}). {c['coded_segments']} of {c['segments']} segments "
+           f"question and neighbours weighted {run['context_weight']}; scores calibrated per "
+           f"code; threshold {run['threshold']}). "
+           + (f"It learned from {c['run']['summary']['learned_from']} human-coded segments, "
+              "each human-coded segment decided from other interviews' codes only. "
+              if c["run"]["summary"].get("learned_from") else "")
+           + f"{c['coded_segments']} of {c['segments']} segments "
            "received at least one code. Sub-themes and emergent themes were found by clustering "
            f"the same embeddings (BERTopic, seed {run['seed']}).", style="List Number")
     if c["agreement"]:

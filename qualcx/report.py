@@ -143,13 +143,15 @@ def _last_run(store, settings: dict) -> dict:
     row = store.db.execute("SELECT * FROM runs WHERE command = 'code' AND finished_at IS NOT NULL "
                            "ORDER BY id DESC LIMIT 1").fetchone()
     if row is None:
-        return {"settings": dict(settings), "versions": {}, "recorded": False, "changed": []}
+        return {"settings": dict(settings), "versions": {}, "recorded": False, "changed": [],
+                "summary": {}}
     recorded = json.loads(row["settings"])
     changed = sorted(k for k in recorded if k in settings and recorded[k] != settings[k]
                      and k not in REPORT_ONLY)
     return {"settings": {k: v if k in REPORT_ONLY else recorded.get(k, v)
                          for k, v in settings.items()},
-            "versions": json.loads(row["versions"]), "recorded": True, "changed": changed}
+            "versions": json.loads(row["versions"]), "recorded": True, "changed": changed,
+            "summary": json.loads(row["summary"] or "{}")}
 
 
 def _agreement_view(agreement) -> list[dict] | None:
