@@ -169,7 +169,7 @@ def small_talk_sentence(info: dict | None) -> str:
                 f"the rule: {info['rule']}.")
     n, k = info["segments"], info["themes"]
     return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
-            "were set aside as small talk (greetings, thanks, consent) and are not shown as "
+            f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, thanks, consent) and are not shown as "
             f"themes; the rule: {info['rule']}.")
 
 

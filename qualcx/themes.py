@@ -135,7 +135,8 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     A phrase never holds a stop word or filler; a generic word may be part of a longer
     phrase ("response time", "work orders"), not a phrase alone or with other generic words
     ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
-    phrase; phrases holding a name ("Anna", "Kestrel Plumbing") go into ``proper``.
+    phrase, and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing")
+    go into ``proper``.
     """
     out, run = [], []
     for token in list(doc) + [None]:
@@ -152,9 +153,9 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             out.append(" ".join(t.lower_ for t in run))
             if proper is not None and any(_is_proper(t) for t in run):
                 proper.add(out[-1])
-            if display is not None and any(_is_acronym(t.text) for t in run):
-                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) else t.lower_
-                                            for t in run)
+            if display is not None and any(_is_acronym(t.text) or _is_proper(t) for t in run):
+                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) or _is_proper(t)
+                                            else t.lower_ for t in run)
         run = []
     return out
 
@@ -306,13 +307,22 @@ def _absorb(scored: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return sorted(out.items(), key=lambda p: (-p[1], p[0]))
 
 
+def _singular(word: str) -> str:
+    """A crude singular, enough to tell "integration" and "integrations" are one word."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") \
+        else word
+
+
+def _label_key(label: str) -> str:
+    return " ".join(_singular(w) for w in label.lower().split())
+
+
 def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
     """The best phrases, skipping any that shares a word (or its singular) with a better one."""
     chosen: list[tuple[str, float]] = []
     seen: set[str] = set()
     for phrase, score in scored:
-        words = {w[:-1] if len(w) > 3 and w.endswith("s") else w
-                 for w in phrase.lower().split()}
+        words = {_singular(w) for w in phrase.lower().split()}
         if words & seen:
             continue
         chosen.append((phrase, score))
@@ -550,8 +560,9 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     words; words already inside a chosen phrase are skipped. With ``scores`` (one per
     keyword, best first), a phrase of several words leads only when it scores at least
     ``LEAD_PHRASE_SHARE`` of the best keyword, and a further phrase joins the label only when
-    it scores at least ``min_share`` of the lead (a single word: at least as much as the
-    lead), so no loose word is glued on ("Work orders, connection").
+    it scores at least ``min_share`` of the lead and has several words (or the lead is a
+    single word too), so no loose word is glued on ("Work orders, connection"). With
+    ``min_share`` 0 (to tell two themes apart) the next phrase joins, several words first.
     """
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
@@ -563,7 +574,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         lead = next((p for p in pairs if " " in p[0] and p[1] >= LEAD_PHRASE_SHARE * top),
                     pairs[0])
         rest = [p for p in pairs if p != lead and p[1] >= min_share * lead[1]
-                and (" " in p[0] or p[1] >= lead[1] or not min_share)]
+                and (" " in p[0] or " " not in lead[0] or not min_share)]
+        rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
         chosen = _distinct([lead] + rest, n)
     else:
         chosen = []
@@ -590,11 +602,11 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
         label = label_from_keywords(kws, scores=weights)
-        if label in labels:  # no two themes may read the same
+        if _label_key(label) in labels:  # no two themes may read (almost) the same
             label = label_from_keywords(kws, scores=weights, min_share=0.0)
-        if label in labels:
+        if _label_key(label) in labels:
             label = label_from_keywords(kws, LABEL_PHRASES + 1)
-        labels.add(label)
+        labels.add(_label_key(label))
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),

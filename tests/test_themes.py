@@ -129,7 +129,11 @@ def test_label_takes_a_second_phrase_only_when_it_is_as_central():
     assert label_from_keywords(["price", "plumbing company", "discount"],
                                scores=[2.0, 0.4, 0.3]) == "Price"
     assert label_from_keywords(["app", "customer success people"], scores=[4.0, 1.8]) == \
-        "Customer success people and app"
+        "Customer success people"
+    assert label_from_keywords(["price", "discount"], scores=[1.0, 0.8]) == "Price and discount"
+    # to tell two themes apart, the next phrase joins, several words first
+    assert label_from_keywords(keywords, scores=[1.0, 0.9, 0.3, 0.2], min_share=0) == \
+        "Work orders and status page"
     # sentence case: the first letter up, acronyms as written, nothing else capitalised
     assert label_from_keywords(["regional HVAC firms"], scores=[1.0]) == "Regional HVAC firms"
     assert label_from_keywords(["ERP integration"], scores=[1.0]) == "ERP integration"
@@ -167,7 +171,7 @@ def test_labels_leave_out_names_and_filler_and_prefer_shared_phrases(hash_embedd
     assert "jonas" not in words  # one interviewee's colleague is an example, not a theme
     assert not words & {"um", "know", "yeah", "like"}
     support = next(t for t in keywords if any("ticket" in k for k in keywords[t]))
-    assert "salesforce" in [k.lower() for k in keywords[support]]  # everyone's tool stays
+    assert "Salesforce" in keywords[support]  # everyone's tool stays, written as a name
     assert len(scores[support]) == len(keywords[support])
 
 
