@@ -57,6 +57,9 @@ def main():
     project = Project(Path(args.project))
     texts, emb, codes, interviews = synthetic(project, args.segments)
     nlp = load_spacy(project.settings["spacy_model"], "lemmas")
+    from qualcx.nlp import Embedder
+    # label phrases are embedded too (cached in the store after the first run)
+    embedder = Embedder(project.settings["embedding_model"], project.store)
     start = time.perf_counter()
     import bertopic  # noqa: F401
     from qualcx.themes import find_themes
@@ -66,7 +69,7 @@ def main():
         start = time.perf_counter()
         result = find_themes(texts, emb, codes, project.codebook,
                              project.settings["min_theme_segments"], project.settings["seed"],
-                             interviews=interviews, nlp=nlp)
+                             interviews=interviews, nlp=nlp, embed=embedder.encode)
         times.append(time.perf_counter() - start)
         what = "first fit in process (numba compilation)" if run == 0 else f"run {run}"
         print(f"{len(texts)} segments, {len(result.themes)} themes, "

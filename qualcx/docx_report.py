@@ -222,6 +222,8 @@ def _emergent(w, c):
     w.heading("Emergent themes", 1)
     if not c["emergent"]:
         w.para("Too few uncoded segments to form themes.")
+    if c.get("small_talk_note"):
+        w.para(c["small_talk_note"])
     for t in c["emergent"]:
         _theme(w, c, t, 2)
 

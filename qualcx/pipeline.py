@@ -74,7 +74,8 @@ def themes(project: Project, progress: Progress = QUIET):
         nlp = load_spacy(project.settings["spacy_model"], "lemmas")
         with progress("Finding themes", len(project.codebook.top_level) + 1) as step:
             found = themes_project(project, _embedder(project), step, nlp=nlp)
-        summary.update(themes=len(found.themes), small_talk=len(found.small_talk))
+        summary.update(themes=len(found.themes), small_talk=len(found.small_talk),
+                       small_talk_segments=sum(len(t.members) for t in found.small_talk))
     return found
 
 

@@ -103,6 +103,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "segments": len(corpus.segments),
             "coded_segments": sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s)),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
+            "small_talk": small_talk(project.store),
+            "small_talk_note": small_talk_sentence(small_talk(project.store)),
             "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
             "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
                                     default=0),
@@ -136,6 +138,39 @@ def _compare_attribute(project, corpus) -> str | None:
                             f"is not a column of interviews/metadata.csv; use one of: "
                             f"{', '.join(columns) or '(no metadata columns)'}")
     return wanted
+
+
+def small_talk(store) -> dict | None:
+    """What the last themes run set aside as small talk, and the rule it used.
+
+    Returns ``{"themes": n, "segments": n, "rule": text}``, or None when no finished themes
+    run recorded it.
+    """
+    from .themes import EDGE_MIN_SEGMENTS, EDGE_SHARE, SMALL_TALK_SHARE
+    row = store.db.execute("SELECT summary FROM runs WHERE command = 'themes' AND finished_at "
+                           "IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+    summary = json.loads(row["summary"] or "{}") if row is not None else {}
+    if "small_talk_segments" not in summary:
+        return None
+    rule = (f"an emergent theme with at least {SMALL_TALK_SHARE:.0%} of its segments in the "
+            f"first or last {EDGE_SHARE:.0%} of their interviews (interviews of "
+            f"{EDGE_MIN_SEGMENTS} segments or more) is about the interview itself, not the "
+            "research topic")
+    return {"themes": int(summary.get("small_talk", 0)),
+            "segments": int(summary["small_talk_segments"]), "rule": rule}
+
+
+def small_talk_sentence(info: dict | None) -> str:
+    """One sentence for the emergent-themes section on the small talk set aside."""
+    if info is None:
+        return ""
+    if not info["segments"]:
+        return ("No uncoded talk was set aside as small talk (greetings, thanks, consent); "
+                f"the rule: {info['rule']}.")
+    n, k = info["segments"], info["themes"]
+    return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
+            f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, thanks, consent) and are not shown as "
+            f"themes; the rule: {info['rule']}.")
 
 
 def _last_run(store, settings: dict) -> dict:

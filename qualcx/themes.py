@@ -54,7 +54,15 @@ GENERIC = {
 }
 MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
-LABEL_PHRASES = 2  # phrases in a label
+LABEL_PHRASES = 2  # phrases in a label, at most
+SECOND_PHRASE_SHARE = 0.6  # a second label phrase must score this share of the first
+LEAD_PHRASE_SHARE = 0.4  # a phrase of several words leads a label if it scores this share of
+# the best keyword; otherwise the best keyword does
+ABSORB_SHARE = 0.3  # a phrase holding a better single word takes its place at this share
+# of its score ("price" -> "price increase")
+MIN_CENTRALITY = 0.05  # floor of a phrase's cosine to its theme's centroid
+PROPER_MIN_INTERVIEWS = 3  # a name enters a label only when this many interviews use it,
+PROPER_MIN_COVERAGE = 0.4  # in this share of the theme's segments and half its interviews
 KEYWORDS = 8  # keywords kept per theme
 PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
 MAX_THEMES = 12  # more clusters in one group are merged
@@ -110,13 +118,25 @@ def _is_acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
 
-def _phrases(doc, stop: set[str], display: dict[str, str] | None = None) -> list[str]:
+def _is_proper(token) -> bool:
+    """A name (person, company, place): tagged PROPN, or capitalised inside a sentence.
+
+    Acronyms ("ERP", "HVAC") name things, not people, and are not counted as names.
+    """
+    if _is_acronym(token.text):
+        return False
+    return token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_sent_start is False)
+
+
+def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
+             proper: set[str] | None = None) -> list[str]:
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
 
     A phrase never holds a stop word or filler; a generic word may be part of a longer
     phrase ("response time", "work orders"), not a phrase alone or with other generic words
     ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
-    phrase.
+    phrase, and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing")
+    go into ``proper``.
     """
     out, run = [], []
     for token in list(doc) + [None]:
@@ -131,9 +151,11 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None) -> list
             run.pop()
         if run and not all(t.lower_ in GENERIC or t.lower_ in stop for t in run):
             out.append(" ".join(t.lower_ for t in run))
-            if display is not None and any(_is_acronym(t.text) for t in run):
-                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) else t.lower_
-                                            for t in run)
+            if proper is not None and any(_is_proper(t) for t in run):
+                proper.add(out[-1])
+            if display is not None and any(_is_acronym(t.text) or _is_proper(t) for t in run):
+                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) or _is_proper(t)
+                                            else t.lower_ for t in run)
         run = []
     return out
 
@@ -146,9 +168,13 @@ class PhraseRepresentation:
     topic's c-TF-IDF n-grams). Each is scored by how many of the topic's documents use it
     (coverage) times the log of how much more often they do than the group's other documents
     (lift), with a bonus per extra word; phrases that repeat a word of a better one are skipped.
-    With ``background``, also times the log of its lift over the whole corpus.
+    With ``background``, also times the log of its lift over the whole corpus. With
+    ``interviews``, also times the square root of the share of the topic's interviews that use
+    it: a phrase of one interviewee is an example, not the theme.
     Interview filler never enters a phrase, and generic words ("team", "time") only as the
-    head of a longer phrase ("support team", "response time").
+    head of a longer phrase ("support team", "response time"). Names of people, companies and
+    places are left out unless at least ``PROPER_MIN_INTERVIEWS`` interviews use them in at
+    least ``PROPER_MIN_COVERAGE`` of the topic's segments (a product everyone talks about).
 
     Args:
         nlp: a spaCy pipeline with a tagger (and attribute ruler), or None.
@@ -157,13 +183,24 @@ class PhraseRepresentation:
         exclude: phrases that say nothing here, such as the name of the code being split.
         background: all segments of the corpus; when given, a phrase's score is also weighted
             by how much more often the topic uses it than the whole corpus does.
+        interviews: per document (in the order given to the topic model), its interview.
+        embed: ``embed(phrases)`` returns one normalised vector per phrase, in the space of
+            ``embeddings``; with both, a phrase's score is also times its cosine to the
+            topic's centroid (how central it is to what the segments say, as in KeyBERT).
+        embeddings: per document, its normalised embedding.
     """
 
     def __init__(self, nlp=None, stop: set[str] = frozenset(), top_n: int = KEYWORDS,
-                 exclude: set[str] = frozenset(), background: Sequence[str] | None = None):
+                 exclude: set[str] = frozenset(), background: Sequence[str] | None = None,
+                 interviews: Sequence[str] | None = None, embed: Callable | None = None,
+                 embeddings: np.ndarray | None = None):
         self.nlp = nlp
+        self.embed = embed
+        self.embeddings = embeddings
         self.background = background
+        self.interviews = interviews
         self.display: dict[str, str] = {}  # lower-case phrase -> as shown (acronyms kept)
+        self.proper: set[str] = set()  # phrases holding a name
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -187,24 +224,55 @@ class PhraseRepresentation:
             corpus_share = np.asarray(counter.transform(self.background).sum(axis=0)).ravel() \
                 / len(self.background)
         index = {p: i for i, p in enumerate(vocab)}
+        owners = None
+        if self.interviews is not None and len(self.interviews) == len(docs):
+            from scipy import sparse
+            ids = sorted(set(self.interviews))
+            column = {v: j for j, v in enumerate(ids)}
+            owners = sparse.csr_matrix(
+                (np.ones(len(docs)), (np.arange(len(docs)),
+                                      [column[v] for v in self.interviews])),
+                shape=(len(docs), len(ids)))
+        phrase_vectors = None
+        if self.embed is not None and self.embeddings is not None \
+                and len(self.embeddings) == len(docs):
+            phrase_vectors = np.asarray(self.embed([self.display.get(p, p) for p in vocab]),
+                                        dtype=np.float32)
         out = {}
         for topic in labels:
             rows = np.flatnonzero(doc_topics == topic)
             df_topic = np.asarray(present[rows].sum(axis=0)).ravel()
+            centrality = None
+            if phrase_vectors is not None:
+                centroid = np.asarray(self.embeddings[rows], dtype=np.float32).mean(axis=0)
+                centroid /= np.linalg.norm(centroid) or 1.0
+                centrality = np.maximum(phrase_vectors @ centroid, MIN_CENTRALITY)
+            spread = n_people = None
+            if owners is not None:  # interviews using each phrase within the topic
+                spread = np.asarray(((present[rows].T @ owners[rows]) > 0).sum(axis=1)).ravel()
+                n_people = int((np.asarray(owners[rows].sum(axis=0)).ravel() > 0).sum())
             scored = []
             for phrase in sorted(candidates[topic]):
                 i = index[phrase]
                 if df_topic[i] < min(2, len(rows)):
                     continue
                 coverage = df_topic[i] / len(rows)
+                if phrase in self.proper and (
+                        spread is None or coverage < PROPER_MIN_COVERAGE
+                        or spread[i] < max(PROPER_MIN_INTERVIEWS, n_people / 2)):
+                    continue  # a name is an example, unless the theme is about it
                 lift = coverage / (df_all[i] / len(docs))
                 bonus = 1 + PHRASE_BONUS * phrase.count(" ")
                 score = coverage * np.log1p(lift) * bonus
                 if corpus_share is not None and corpus_share[i] > 0:
                     # a phrase all interviews use everywhere ("customer success") names nothing
                     score *= np.log1p(coverage / corpus_share[i])
+                if spread is not None and n_people:
+                    score *= np.sqrt(spread[i] / n_people)
+                if centrality is not None:
+                    score *= float(centrality[i])
                 scored.append((phrase, float(score)))
-            scored.sort(key=lambda p: (-p[1], p[0]))
+            scored = _absorb(scored)
             chosen = [(self.display.get(p, p), v) for p, v in _distinct(scored, self.top_n)]
             out[topic] = chosen or list(topics.get(topic, []))[: self.top_n]
         return out
@@ -216,18 +284,45 @@ class PhraseRepresentation:
         if self.nlp is not None:
             for doc in self.nlp.pipe(sample, batch_size=64):
                 if any(t.pos_ for t in doc):
-                    found.update(_phrases(doc, self.stop, self.display))
+                    found.update(_phrases(doc, self.stop, self.display, self.proper))
         if not found:
             found = {w for w, _ in base if w and not set(w.split()) & self.stop}
         return found - self.exclude
 
 
+def _absorb(scored: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Best first; a single word gives its place to the best phrase holding it ("price" to
+    "price increase") when the phrase scores at least ``ABSORB_SHARE`` of it."""
+    scored = sorted(scored, key=lambda p: (-p[1], p[0]))
+    best = {p: v for p, v in scored}
+    out: dict[str, float] = {}
+    for phrase, score in scored:
+        if " " not in phrase:
+            longer = [(p, v) for p, v in scored if " " in p and phrase in p.split()
+                      and v >= ABSORB_SHARE * score]
+            if longer:
+                phrase = longer[0][0]
+                score = max(score, best[phrase])
+        out[phrase] = max(score, out.get(phrase, 0.0))
+    return sorted(out.items(), key=lambda p: (-p[1], p[0]))
+
+
+def _singular(word: str) -> str:
+    """A crude singular, enough to tell "integration" and "integrations" are one word."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") \
+        else word
+
+
+def _label_key(label: str) -> str:
+    return " ".join(_singular(w) for w in label.lower().split())
+
+
 def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
-    """The best phrases, skipping any that shares a word with a better one."""
+    """The best phrases, skipping any that shares a word (or its singular) with a better one."""
     chosen: list[tuple[str, float]] = []
     seen: set[str] = set()
     for phrase, score in scored:
-        words = set(phrase.lower().split())
+        words = {_singular(w) for w in phrase.lower().split()}
         if words & seen:
             continue
         chosen.append((phrase, score))
@@ -360,8 +455,14 @@ def _as_list(representation) -> list:
 
 def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_model=None,
             stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset(),
-            background: Sequence[str] | None = None) -> tuple[list[int], dict[int, list[str]]]:
+            background: Sequence[str] | None = None, interviews: Sequence[str] | None = None,
+            scores: dict[int, list[float]] | None = None, embed: Callable | None = None
+            ) -> tuple[list[int], dict[int, list[str]]]:
     """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
+
+    ``interviews`` (per text) lets the labels prefer phrases many interviewees use, and
+    ``embed`` (phrases to normalised vectors like ``embeddings``) phrases central to a topic;
+    when a ``scores`` dict is given it is filled with each topic's keyword scores.
 
     A model that puts (almost) everything into the outlier topic is replaced by k-means over
     the embeddings, so a result always has themes. Outliers close to a theme join it; more
@@ -373,7 +474,8 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
         topic_model = make_topic_model(len(texts), embeddings, seed, stop_words,
                                        representation=PhraseRepresentation(
                                            nlp, stop_words, exclude=exclude,
-                                           background=background))
+                                           background=background, interviews=interviews,
+                                           embed=embed, embeddings=embeddings))
     representation, topic_model.representation_model = topic_model.representation_model, None
     topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
     if len({t for t in topics if t != -1}) < 2 and len(texts) >= 4:
@@ -396,6 +498,9 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
         logger.level = level
     keywords = {t: [w for w, _ in (topic_model.get_topic(t) or []) if w]
                 for t in set(topics) if t != -1}
+    if scores is not None:
+        scores.update({t: [float(v) for w, v in (topic_model.get_topic(t) or []) if w]
+                       for t in set(topics) if t != -1})
     return topics, keywords
 
 
@@ -446,36 +551,62 @@ def reassign_outliers(topics: list[int], embeddings: np.ndarray,
     return out
 
 
-def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES) -> str:
-    """A readable label: the best phrases, skipping words already inside a chosen phrase.
+def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
+                        scores: Sequence[float] | None = None,
+                        min_share: float = SECOND_PHRASE_SHARE) -> str:
+    """A readable label in sentence case: one phrase, or a few joined by "and".
 
-    Among the first ``2 * n + 1`` keywords, phrases of several words come before single words.
+    Among the first ``2 * n + 1`` keywords, phrases of several words come before single
+    words; words already inside a chosen phrase are skipped. With ``scores`` (one per
+    keyword, best first), a phrase of several words leads only when it scores at least
+    ``LEAD_PHRASE_SHARE`` of the best keyword, and a further phrase joins the label only when
+    it scores at least ``min_share`` of the lead and has several words (or the lead is a
+    single word too), so no loose word is glued on ("Work orders, connection"). With
+    ``min_share`` 0 (to tell two themes apart) the next phrase joins, several words first.
     """
-    top = [k for k in keywords if k][: 2 * n + 1]
-    top = [k for k in top if " " in k] + [k for k in top if " " not in k]
-    chosen = [p for p, _ in _distinct([(k, 0.0) for k in top], n)]
-    label = ", ".join(chosen)
+    pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
+             for i, k in enumerate(keywords) if k][: 2 * n + 1]
+    if scores is None:
+        pairs = [p for p in pairs if " " in p[0]] + [p for p in pairs if " " not in p[0]]
+        chosen = _distinct(pairs, n)
+    elif pairs:
+        top = max(v for _, v in pairs)
+        lead = next((p for p in pairs if " " in p[0] and p[1] >= LEAD_PHRASE_SHARE * top),
+                    pairs[0])
+        rest = [p for p in pairs if p != lead and p[1] >= min_share * lead[1]
+                and (" " in p[0] or " " not in lead[0] or not min_share)]
+        rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
+        chosen = _distinct([lead] + rest, n)
+    else:
+        chosen = []
+    label = " and ".join(p for p, _ in chosen)
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
 
 def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           keywords: dict[int, list[str]], positions: list[int],
-                          embeddings: np.ndarray) -> list[Theme]:
+                          embeddings: np.ndarray,
+                          scores: dict[int, list[float]] | None = None,
+                          labels: set[str] | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
             groups.setdefault(topic, []).append(local)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), positions[kv[1][0]]))
-    themes, labels = [], set()
+    themes = []
+    labels = set() if labels is None else labels  # labels already given (to other groups)
     for n, (topic, members) in enumerate(ordered, start=1):
         centroid = embeddings[members].mean(axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
         sims = embeddings[members] @ centroid
         kws = keywords.get(topic, [])
-        label = label_from_keywords(kws)
-        if label in labels:  # two themes of one code must not read the same
+        weights = (scores or {}).get(topic)
+        label = label_from_keywords(kws, scores=weights)
+        if _label_key(label) in labels:  # no two themes may read (almost) the same
+            label = label_from_keywords(kws, scores=weights, min_share=0.0)
+        if _label_key(label) in labels:
             label = label_from_keywords(kws, LABEL_PHRASES + 1)
-        labels.add(label)
+        labels.add(_label_key(label))
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),
@@ -509,7 +640,8 @@ def is_small_talk(theme: Theme, edges: Sequence[bool]) -> bool:
 def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[str]],
                 codebook, min_segments: int = 12, seed: int = 42, progress=None,
                 interviews: Sequence[str] | None = None, nlp=None,
-                make_model: Callable | None = None) -> ThemeResult:
+                make_model: Callable | None = None, embed: Callable | None = None
+                ) -> ThemeResult:
     """Sub-themes per top-level code and emergent themes among uncoded segments.
 
     Args:
@@ -522,6 +654,9 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
         nlp: a spaCy pipeline with a tagger, for phrase labels (None: n-gram labels).
         make_model: ``make_model(texts, embeddings)`` returns a BERTopic model to use for a
             group instead of the defaults.
+        embed: ``embed(phrases)`` returns normalised vectors in the space of ``embeddings``
+            (e.g. ``Embedder.encode``); label phrases are then weighed by how central they
+            are to their theme.
     """
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
     long_enough = [len(t.split()) >= MIN_THEME_WORDS for t in texts]
@@ -533,6 +668,7 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                                       if not codes and long_enough[i]]))
     stop = frequent_words(texts)
     result = ThemeResult([])
+    labels: set[str] = set()
     edges = at_edges(interviews) if interviews is not None else [False] * len(texts)
     for prefix, parent, positions in groups:
         if len(positions) >= min_segments:
@@ -542,9 +678,13 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             if parent is not None:  # a sub-theme of "Churn" is not labelled "churn"
                 code = codebook.codes[parent]
                 exclude = {code.name.lower(), code.id.lower(), *code.keywords}
-            topics, keywords = cluster(sub_texts, sub_emb, seed, model, stop, nlp, exclude,
-                                       texts)
-            found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb)
+            scores: dict[int, list[float]] = {}
+            topics, keywords = cluster(
+                sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
+                interviews=[interviews[i] for i in positions] if interviews is not None
+                else None, scores=scores, embed=embed)
+            found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb,
+                                          scores, labels)
             if parent is None:
                 result.small_talk.extend(t for t in found if is_small_talk(t, edges))
                 found = _renumber([t for t in found if not is_small_talk(t, edges)], prefix)
@@ -576,7 +716,8 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     settings = project.settings
     result = find_themes(texts, embeddings, code_sets, project.codebook,
                          settings["min_theme_segments"], settings["seed"], progress,
-                         interviews=[s["interview_id"] for s in segments], nlp=nlp)
+                         interviews=[s["interview_id"] for s in segments], nlp=nlp,
+                         embed=embedder.encode)
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):
@@ -601,7 +742,7 @@ def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
     candidates = [Candidate(m, texts[m], interviews[m], roles.get(interviews[m], interviews[m]),
                             s) for m, s in zip(theme.members, theme.similarity)]
     quotes = select_quotes(candidates, n_examples, max_words=40)
-    head = theme.label.split(",")[0] if theme.label != "Unlabelled" else theme.key
+    head = theme.label.split(" and ")[0] if theme.label != "Unlabelled" else theme.key
     base = "emergent." + (re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-") or theme.key)
     code_id, n = base, 2
     while code_id in taken:

@@ -220,3 +220,26 @@ def test_report_of_an_uncoded_project(make_project, blank_nlp):
     html = html_path.read_text()
     assert "Raised by <b>0 of 1 interviewees</b> in <b>0 segments</b>" in html
     assert "No human codes are stored" in html and "Too few interviews (1)" in html
+
+
+def test_report_says_how_much_small_talk_was_set_aside(coded_project):
+    import docx
+
+    from qualcx.docx_report import render_docx
+    from qualcx.report import build_context, small_talk
+    store = coded_project.store
+    assert small_talk(store) is None  # no themes run recorded yet: nothing is claimed
+    run = store.start_run("themes", {}, {}, "2023-11-14T00:00:00")
+    store.finish_run(run, "2023-11-14T00:00:01",
+                     {"themes": 3, "small_talk": 2, "small_talk_segments": 7})
+    assert small_talk(store)["segments"] == 7
+    context = build_context(coded_project)
+    note = context["small_talk_note"]
+    word = docx.Document(io.BytesIO(render_docx(context)))
+    assert note in [p.text for p in word.paragraphs]
+    assert note.startswith("7 uncoded segments in 2 clusters were set aside as small talk")
+    assert "first or last 5%" in note
+    html_path, md_path = write_report(coded_project)
+    assert note in html_path.read_text() and note in md_path.read_text()
+    first = [p.read_bytes() for p in write_report(coded_project)]
+    assert first == [p.read_bytes() for p in write_report(coded_project)]

