@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qualcx.code import cross_validate  # noqa: E402
+from qualcx.agree import agreement, table_figures  # noqa: E402
 from qualcx.humancodes import import_codes  # noqa: E402
 from qualcx.project import Project  # noqa: E402
 
@@ -95,10 +96,6 @@ def import_researchers(project: Project, data: Path) -> dict:
 
 def figures(truth: np.ndarray, pred: np.ndarray, codes: list[str]) -> tuple[list, object, float]:
     """Per-code and pooled figures of the machine (B) against the researchers (A)."""
-    try:
-        from qualcx.agree import table_figures
-    except ImportError:
-        table_figures = _table_figures
     rows = []
     for j, code in enumerate(codes):
         a, b = truth[:, j], pred[:, j]
@@ -109,35 +106,6 @@ def figures(truth: np.ndarray, pred: np.ndarray, codes: list[str]) -> tuple[list
                             int((~a & b).sum()), int((~a & ~b).sum()))
     kappas = [r.kappa for r in rows if r.kappa is not None]
     return rows, overall, float(np.mean(kappas)) if kappas else float("nan")
-
-
-def _table_figures(code, both, only_a, only_b, neither):
-    """Used only when qualcx.agree is absent: the same figures from sklearn and krippendorff."""
-    from types import SimpleNamespace
-
-    import krippendorff
-    n = both + only_a + only_b + neither
-    po = (both + neither) / n
-    pe = ((both + only_a) * (both + only_b) + (only_b + neither) * (only_a + neither)) / n ** 2
-    counts = np.array([[0, 2]] * both + [[1, 1]] * (only_a + only_b) + [[2, 0]] * neither)
-    alpha = (krippendorff.alpha(value_counts=counts, level_of_measurement="nominal")
-             if counts[:, 0].sum() and counts[:, 1].sum() else None)
-    return SimpleNamespace(code=code, both=both, only_a=only_a, only_b=only_b, neither=neither,
-                           kappa=(po - pe) / (1 - pe) if pe < 1 else None, alpha=alpha,
-                           f1=2 * both / (2 * both + only_a + only_b) if both + only_a + only_b
-                           else None)
-
-
-def machine_matrix(project: Project, segment_ids: list[int], codes: list[str], coder: str,
-                   machine: bool) -> np.ndarray:
-    pos = {s: i for i, s in enumerate(segment_ids)}
-    col = {c: j for j, c in enumerate(codes)}
-    y = np.zeros((len(segment_ids), len(codes)), dtype=bool)
-    for r in project.store.db.execute("SELECT segment_id, code FROM codings WHERE is_machine = ? "
-                                      "AND coder = ?", (int(machine), coder)):
-        if r["segment_id"] in pos and r["code"] in col:
-            y[pos[r["segment_id"]], col[r["code"]]] = True
-    return y
 
 
 def _fmt(x) -> str:
@@ -199,24 +167,19 @@ def main():
         codes = list(project.codebook.codes)
         names = {c.id: c.name for c in project.codebook.codes.values()}
         seg_ids = [s["id"] for s in project.store.respondent_segments()]
-        truth = machine_matrix(project, seg_ids, codes, CODER, False)
-        zero = machine_matrix(project, seg_ids, codes, project.settings["coder_name"], True)
-        every = figures(truth, zero, codes)
-        try:  # the figures 'qualcx agree researchers qualcx' prints
-            from qualcx.agree import agreement
-            found = agreement(project.store, CODER, project.settings["coder_name"],
-                              project.codebook, level="segment")
-            every = (list(found.codes), found.overall, found.mean_kappa)
-            by_interview = agreement(project.store, CODER, project.settings["coder_name"],
-                                     project.codebook, level="interview")
-            print(f"interview level (did this interview touch this code): kappa "
-                  f"{_fmt(by_interview.overall.kappa)}")
-        except ImportError:
-            pass
+        # the figures 'qualcx agree researchers qualcx' prints
+        found = agreement(project.store, CODER, project.settings["coder_name"],
+                          project.codebook, level="segment")
+        every = (list(found.codes), found.overall, found.mean_kappa)
+        by_interview = agreement(project.store, CODER, project.settings["coder_name"],
+                                 project.codebook, level="interview")
+        print(f"interview level (did this interview touch this code): kappa "
+              f"{_fmt(by_interview.overall.kappa)}")
         print_table(f"Zero-shot, every participant segment ({len(seg_ids)})", every, names)
         project.settings["learn_from_humans"] = True
         cv = cross_validate(project, folds=args.folds, human_coder=CODER)
-        title = (f"on the {len(cv.segment_ids)} segments the researchers coded, "
+        title = (f"on the {len(cv.segment_ids)} segments of the interviews the researchers "
+                 "coded (uncoded ones count as 'no code'), "
                  f"{args.folds} folds by interview")
         cv_zero = figures(cv.truth, cv.zero_shot, codes)
         cv_learned = figures(cv.truth, cv.learned, codes)

@@ -165,8 +165,9 @@ def _print_code(result):
     click.echo(f"Coded {result['segments']} segments: {result['codings']} codings, "
                f"{result['coded_segments']} segments with at least one code.")
     if result.get("learned_from"):
-        click.echo(f"Learned from {result['learned_from']} human-coded segments (each of them "
-                   "decided from other interviews' human codes only).")
+        click.echo(f"Learned from {result['learned_from']} human-coded segments and "
+                   f"{result.get('learned_negatives', 0)} segments of the same interviews that "
+                   "nobody coded (each of them decided from other interviews' human codes only).")
 
 
 @cli.command()

@@ -39,9 +39,11 @@ Evidence stored with each machine coding (JSON, read by ``qualcx explain``)::
                 nearest positive prototype, or null
     calibration {z, gap}: standard deviations above the code's mean, and behind the
                 segment's best code
-    learned     null, or {share, weight, examples, nearest: {segment_id, text, similarity,
-                coded}}: the share of similar human-coded segments with this code, its weight
-                in the score, the code's number of human examples and the closest of them
+    learned     null, or {share, weight, trust, examples, nearest: {segment_id, text,
+                similarity, coded}}: the share of similar human-coded segments with this code,
+                its weight in the score, how far this segment's human-coded neighbours are
+                trusted (0 to 1: how alike they are), the code's number of human examples and
+                the closest of them
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from .coder.evidence import (GAP_SLOPE, MIN_SPREAD, NEGATIVE_PENALTY, PRIOR_SEGM
                              blend_vectors, build_prototypes, calibrate, context_vectors,
                              explain, score_segments)
 from .coder.learn import (NEIGHBOUR_SHARE, SHARE_SLOPE, Labels, blend_scores,  # noqa: F401
-                          human_labels, learned_scores)
+                          human_labels, learned_scores, reliability)
 
 def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, thresholds: dict,
            default_threshold: float, max_codes: int = 3) -> list[list[int]]:
@@ -132,12 +134,14 @@ def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | N
 
 
 def _learn(scores, parts, vecs, labels, groups, settings) -> np.ndarray:
-    share, near, near_sim = learned_scores(vecs, labels, groups, int(settings["neighbours"]))
+    share, near, near_sim, closeness = learned_scores(vecs, labels, groups,
+                                                      int(settings["neighbours"]))
     examples = labels.y.sum(axis=0).astype(float)
+    trust = reliability(closeness, labels.index)
     final, learned, weight = blend_scores(scores, share, examples,
-                                          float(settings["learning_prior"]))
+                                          float(settings["learning_prior"]), trust)
     parts.update(labels=labels, share=share, near=near, near_sim=near_sim, learned=learned,
-                 learn_weight=weight)
+                 learn_weight=weight, trust=trust)
     return final
 
 
@@ -179,7 +183,9 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     labels = parts.get("labels")
     return {"segments": len(scored.segments), "codings": len(rows),
             "coded_segments": sum(1 for c in chosen if c), "per_code": per_code,
-            "learned_from": 0 if labels is None else len(labels.index)}
+            "learned_from": 0 if labels is None else int(labels.y.any(axis=1).sum()),
+            "learned_negatives": 0 if labels is None else int((~labels.y.any(axis=1)
+                                                               & labels.known.all(axis=1)).sum())}
 
 
 @dataclass

@@ -208,12 +208,12 @@ def test_learned_scores_never_use_the_segments_own_interview():
     vecs = np.eye(3, dtype=np.float32)
     labels = Labels(np.array([0, 1]), np.array([[True], [False]]),
                     np.array(["a", "b"], dtype=object), ["x", "y"], [10, 11])
-    share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
+    share, near, _, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
     assert share[0, 0] == 0.0          # its own code is invisible to segment 0
     assert near[0, 0] == -1 and near[1, 0] == 0
     # A segment nobody coded (group None) learns from every labelled segment.
     vecs = np.array([[1, 0], [0.9, 0.1], [1, 0]], dtype=np.float32)
-    share, near, _ = learned_scores(vecs, labels, np.array(["a", "b", None], dtype=object), 5)
+    share, near, _, _ = learned_scores(vecs, labels, np.array(["a", "b", None], dtype=object), 5)
     assert near[2, 0] == 0 and 0 < share[2, 0] < 1
 
 
@@ -246,13 +246,47 @@ def test_cross_validation_never_scores_on_training_segments(make_project, hash_e
     assert (cv.learned[:, col] == cv.truth[:, col]).all()
 
 
+def test_neighbours_unlike_the_segment_are_not_trusted():
+    from qualcx.coder.learn import blend_scores, reliability
+    closeness = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.1, 0.522])  # labelled 1%/10%: .504/.54
+    labelled = np.array([0, 1, 2, 3, 4])
+    trust = reliability(closeness, labelled)
+    assert trust[0] == trust[1] == 1.0          # as close as most coded segments are
+    assert trust[5] == 0.0                      # less alike than almost every coded segment
+    assert trust[6] == pytest.approx(0.5)     # in between: half
+    # Without trust the learned score moves the zero-shot one; with none it stays.
+    zero, share = np.array([[0.1]]), np.array([[1.0]])
+    moved, _, _ = blend_scores(zero, share, np.array([10.0]), 1.0)
+    kept, _, weight = blend_scores(zero, share, np.array([10.0]), 1.0, np.array([0.0]))
+    assert moved[0, 0] > 0.8 and kept[0, 0] == pytest.approx(0.1) and weight[0, 0] == 0.0
+
+
+def test_uncoded_segments_of_a_coded_interview_are_negatives(make_project, blank_nlp):
+    from qualcx.coder.learn import human_labels
+    files = {"a.txt": "Interviewer: How was it?\n\nP: The slugs ate the lettuce.\n\n"
+                      "Interviewer: Anything else?\n\nP: Thanks, good luck with the study.\n",
+             "b.txt": "Interviewer: How was it?\n\nQ: The weather was grey.\n"}
+    project = Project(make_project(files, codebook=ONE_LINE_CODEBOOK))
+    ingest(project, nlp=blank_nlp)
+    segs = project.store.respondent_segments()
+    _human(project, next(s for s in segs if "slugs" in s["text"]), "pests")
+    segments = [dict(s) for s in segs]
+    codes = list(project.codebook.codes)
+    labels = human_labels(project.store, segments, project.codebook, codes)
+    texts = {segments[i]["text"]: row for row, i in enumerate(labels.index)}
+    assert set(texts) == {"The slugs ate the lettuce.", "Thanks, good luck with the study."}
+    assert labels.y[texts["The slugs ate the lettuce."], codes.index("pests")]
+    assert not labels.y[texts["Thanks, good luck with the study."]].any()
+    assert labels.known[texts["Thanks, good luck with the study."]].all()  # a full "no"
+
+
 def test_rejections_are_negatives_only_for_the_rejected_code():
     vecs = np.array([[1, 0], [1, 0], [1, 0]], dtype=np.float32)
     # Row 0 was coded A (so not B); row 1 only had A rejected: it says nothing about B.
     labels = Labels(np.array([0, 1]), np.array([[True, False], [False, False]]),
                     np.array(["a", "b"], dtype=object), ["x", "y"], [10, 11],
                     np.array([[True, True], [True, False]]))
-    share, _, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
+    share, _, _, _ = learned_scores(vecs, labels, np.array(["a", "b", "c"], dtype=object), 5)
     assert share[2, 0] == pytest.approx(0.5)   # one yes, one no for A
     assert share[2, 1] == pytest.approx(0.0)   # one no for B, the rejection not counted
     assert share[0, 0] == 0.0 and share[1, 0] == pytest.approx(1.0)

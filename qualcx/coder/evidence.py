@@ -218,10 +218,11 @@ def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: 
         ev["negative"] = {"kind": neg.kind, "text": neg.text,
                           "similarity": round(float(parts["neg"][i, j]), 4)}
     labels = parts.get("labels")
-    if labels is not None and parts["learn_weight"][j] > 0:
+    if labels is not None and parts["learn_weight"][i, j] > 0:
         row = int(parts["near"][i, j])
         ev["learned"] = {"share": round(float(parts["share"][i, j]), 4),
-                         "weight": round(float(parts["learn_weight"][j]), 4),
+                         "weight": round(float(parts["learn_weight"][i, j]), 4),
+                         "trust": round(float(parts["trust"][i]), 4),
                          "examples": int(labels.y[:, j].sum()),
                          "nearest": None if row < 0 else {
                              "segment_id": labels.segment_ids[row], "text": labels.texts[row],

@@ -42,8 +42,27 @@ class Labels:
         return len(self.index) == 0
 
 
+# How far a segment's human-coded neighbours are trusted: the mean similarity of its k
+# nearest human-coded segments, against the same figure for the human-coded segments
+# themselves (each measured against other interviews). At or above their RELIABLE_QUANTILE
+# the neighbours count in full; at or below their UNRELIABLE_QUANTILE not at all, so talk
+# unlike anything a person coded keeps the codebook's judgement.
+RELIABLE_QUANTILE = 0.10
+UNRELIABLE_QUANTILE = 0.01
+
+
+def reliability(closeness: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    """Per segment, 0 to 1: how alike its human-coded neighbours are (see the constants)."""
+    if len(labelled) == 0:
+        return np.ones_like(closeness)
+    lo, hi = np.quantile(closeness[labelled], [UNRELIABLE_QUANTILE, RELIABLE_QUANTILE])
+    if hi - lo <= 1e-9:
+        return (closeness >= hi).astype(float)
+    return np.clip((closeness - lo) / (hi - lo), 0.0, 1.0)
+
+
 def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Share of each segment's k most similar human-coded segments that carry each code.
 
     A segment never learns from labelled segments of its own group (``groups``: an interview
@@ -51,15 +70,17 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
     interviews only.
 
     Returns:
-        share (segments x codes), and per segment and code the labelled row of the nearest
-        positive neighbour (-1 when none) with its similarity.
+        share (segments x codes); per segment and code the labelled row of the nearest
+        positive neighbour (-1 when none) with its similarity; and per segment the mean
+        similarity of its k nearest labelled segments (its neighbours' closeness).
     """
     n, m = vecs.shape[0], labels.y.shape[1]
     share = np.zeros((n, m))
     near = np.full((n, m), -1, dtype=np.int64)
     near_sim = np.zeros((n, m))
+    closeness = np.zeros(n)
     if labels.empty or n == 0:
-        return share, near, near_sim
+        return share, near, near_sim, closeness
     train = vecs[labels.index]
     known = labels.known.astype(np.float64)
     y = labels.y.astype(np.float64) * known
@@ -71,6 +92,7 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
         idx = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         top = np.take_along_axis(sims, idx, axis=1)
         w = np.where(np.isfinite(top), np.clip(top, 0, None) ** 2, 0.0)
+        closeness[lo:lo + 2048] = np.where(np.isfinite(top), top, 0.0).mean(axis=1)
         total = np.einsum("ik,ikm->im", w, known[idx])
         share[lo:lo + 2048] = np.einsum("ik,ikm->im", w, y[idx]) / np.where(total == 0, 1, total)
         for j in range(m):
@@ -79,22 +101,26 @@ def learned_scores(vecs: np.ndarray, labels: Labels, groups: np.ndarray, k: int
             near_sim[lo:lo + 2048, j] = pos_sims.max(axis=1)
     near = np.where(np.isfinite(near_sim), near, -1)
     near_sim = np.where(np.isfinite(near_sim), near_sim, 0.0)
-    return share, near, near_sim
+    return share, near, near_sim, closeness
 
 
 def blend_scores(zero_shot: np.ndarray, share: np.ndarray, examples: np.ndarray,
-                 prior_examples: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 prior_examples: float, trust: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Move the zero-shot score toward the human-coded neighbours' judgement.
 
     The learned score is a logistic of the neighbours' share around ``NEIGHBOUR_SHARE``; its
-    weight for a code grows with the code's human examples n as n / (n + prior_examples).
+    weight for a code grows with the code's human examples n as n / (n + prior_examples),
+    times the segment's ``trust`` in its neighbours (see :func:`reliability`; default 1).
 
     Returns:
-        final scores, learned scores and each code's learned weight.
+        final scores, learned scores and the learned weight (segments x codes).
     """
     learned = 1.0 / (1.0 + np.exp(-SHARE_SLOPE * (share - NEIGHBOUR_SHARE)))
-    weight = examples / (examples + prior_examples) if prior_examples > 0 else \
+    per_code = examples / (examples + prior_examples) if prior_examples > 0 else \
         (examples > 0).astype(float)
+    trust = np.ones(share.shape[0]) if trust is None else trust
+    weight = trust[:, None] * per_code[None, :]
     return (1 - weight) * zero_shot + weight * learned, learned, weight
 
 
@@ -104,16 +130,25 @@ def human_labels(store, segments: list[dict], codebook: Codebook, code_ids: list
 
     A human code brings its ancestors with it. Rejections (the ``rejections`` table written
     by ``qualcx review``, when present) are negatives unless another person applied the code.
+    An interview a person coded (codes imported or entered, not only review decisions) was
+    read by that person in full, so its respondent segments that nobody coded are negatives
+    for every code: the same units ``qualcx agree`` compares by default.
     """
     pos = {s["id"]: i for i, s in enumerate(segments)}
     col = {c: j for j, c in enumerate(code_ids)}
     coded: dict[int, set[str]] = {}
-    for r in store.db.execute("SELECT segment_id, code, coder FROM codings "
-                              "WHERE is_machine = 0 AND segment_id IS NOT NULL"):
+    covered: set[str] = set()
+    for r in store.db.execute("SELECT segment_id, interview_id, code, coder, evidence "
+                              "FROM codings WHERE is_machine = 0 AND segment_id IS NOT NULL"):
         if r["segment_id"] in pos and r["coder"] not in exclude_coders:
             codes = coded.setdefault(r["segment_id"], set())
             if r["code"] in col:
                 codes.update([r["code"], *codebook.ancestors(r["code"])])
+            if '"review"' not in (r["evidence"] or ""):
+                covered.add(r["interview_id"])
+    for s in segments:  # read by a coder, coded by nobody: "no code applies"
+        if s["interview_id"] in covered:
+            coded.setdefault(s["id"], set())
     rejected: dict[int, set[str]] = {}
     if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
                         "AND name = 'rejections'").fetchone():
