@@ -203,7 +203,7 @@ def top_pairs(rows: list[dict], codebook, n: int = 10) -> list[dict]:
     pairs = []
     for i, row in enumerate(leaves):
         for other in leaves[i + 1:]:
-            a, b = row["code"].id, other["code"].id
+            b = other["code"].id
             if row["counts"][b]:
                 pairs.append({"a": row["code"], "b": other["code"], "segments": row["counts"][b]})
     pairs.sort(key=lambda p: (-p["segments"], p["a"].id, p["b"].id))

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from qualcx.audio import Cue, to_vtt, transcribe_files
 from qualcx.cli import cli
-from qualcx.errors import ModelError
 from qualcx.readers import read_captions
 
 

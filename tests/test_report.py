@@ -6,10 +6,8 @@ import pytest
 from conftest import EVIL
 
 from qualcx.export import CODINGS_COLUMNS, codings_rows, export
-from qualcx.nlp import Embedder
 from qualcx.project import Project
 from qualcx.report import write_atomic, write_report
-from qualcx.themes import themes_project
 from qualcx.transcribe import ingest
 
 def test_report_structure_and_attribution(coded_project):

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from qualcx.codebook import load_codebook, parse_codebook
 from qualcx.themes import (Theme, _phrases, at_edges, cluster, find_themes, is_small_talk,

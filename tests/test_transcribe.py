@@ -1,10 +1,8 @@
 from pathlib import Path
 
-import pytest
 
-from qualcx.errors import TranscriptFormatError
 from qualcx.project import Project
-from qualcx.transcribe import (ingest, parse_transcript, parse_turns, read_text_file,
+from qualcx.transcribe import (ingest, parse_turns, read_text_file,
                                segment_turns)
 
 LABELS = ["Interviewer", "Q"]
