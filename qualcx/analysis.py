@@ -66,11 +66,10 @@ def load_corpus(store) -> Corpus:
         words[row["interview_id"]] += len(row["text"].split())
     for n, row in enumerate(store.interviews(), start=1):
         meta = json.loads(row["metadata"])
-        speakers = [r["speaker"] for r in store.db.execute(
-            "SELECT DISTINCT speaker FROM turns WHERE interview_id = ? AND role = 'respondent' "
-            "ORDER BY idx", (row["id"],))]
+        # Quotes are attributed to a role, never to a person's name: without a role in the
+        # metadata, the speaker is "Interviewee".
         interviews.append({"n": n, "id": row["id"], "file": row["file"], "meta": meta,
-                           "role": meta.get("role") or ", ".join(speakers) or row["id"],
+                           "role": meta.get("role") or "Interviewee",
                            "words": words[row["id"]]})
     codes: dict[int, dict[str, float]] = defaultdict(dict)
     coders = set()

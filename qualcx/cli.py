@@ -24,6 +24,9 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # output piped into a reader that stopped (e.g. head)
+            sys.stderr.close()
+            os._exit(0)
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; the project store is unchanged by the "
                                        "step that was running") from None
@@ -192,6 +195,9 @@ def _print_themes(found):
         click.echo("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
                              for i, (c, w) in enumerate(zip(r, widths))))
     click.echo(f"Found {len(found)} themes.")
+    if not found:
+        click.echo("No code (nor the uncoded rest) had enough segments to be clustered; for a "
+                   "small project lower min_theme_segments in qualcx.toml.")
 
 
 def _themes_table(found):
@@ -370,6 +376,7 @@ def review(state, output, import_file, coder):
     and the uncoded or low-confidence segments; fill in 'decision' (accept or reject) and
     'new_codes' (code ids, separated by ';'). Example:
 
+    \b
         qualcx -p my-study review -o review.xlsx
         qualcx -p my-study review --import review.xlsx --coder ana
     """

@@ -37,9 +37,10 @@ def environment(project_templates: Path | None = None) -> jinja2.Environment:
 
 
 def _md_escape(text: str) -> str:
-    """Make transcript text inert in Markdown: no HTML tags, no stray table pipes."""
+    """Make transcript text inert in Markdown: no HTML tags, emphasis, code or table pipes."""
     text = clean(str(text))
-    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+    for char, entity in (("\\", "\\\\"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"),
+                         ("|", "\\|"), ("*", "\\*"), ("_", "\\_"), ("`", "\\`")):
         text = text.replace(char, entity)
     return text
 
@@ -74,6 +75,9 @@ def build_context(project, agreement: dict | None = None) -> dict:
     settings = project.settings
     corpus = load_corpus(project.store)
     run = _last_run(project.store, settings)
+    redacted = bool(settings.get("redact", False)) or _redacted(project.store)
+    if redacted:
+        run["settings"]["redact"] = True  # the store stays pseudonymised once it was
     n_quotes = int(settings["quotes_per_code"])
     total = len(corpus.interviews)
     sections = []
@@ -117,14 +121,21 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "comparison": compare(corpus, codebook, attribute),
             "saturation": sat, "saturation_chart": saturation_chart(sat["steps"]),
             "agreement": _agreement_view(agreement),
-            "redacted": bool(settings.get("redact", False)),
+            "redacted": redacted, "themes_found": len(corpus.themes),
             "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
 
+THEMES_ONLY = ("min_theme_segments",)
 REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
 AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",
                      "only_b", "neither", "n")
+
+
+def _redacted(store) -> bool:
+    """Whether an ingest pseudonymised the transcripts (it stays on for the project)."""
+    row = store.db.execute("SELECT value FROM meta WHERE key = 'redacted'").fetchone()
+    return bool(row) and row["value"] not in ("", "0", "false")
 
 
 def _compare_attribute(project, corpus) -> str | None:
@@ -181,6 +192,12 @@ def _last_run(store, settings: dict) -> dict:
         return {"settings": dict(settings), "versions": {}, "recorded": False, "changed": [],
                 "summary": {}}
     recorded = json.loads(row["settings"])
+    themes_run = store.db.execute("SELECT settings FROM runs WHERE command = 'themes' AND "
+                                  "finished_at IS NOT NULL AND id > ? ORDER BY id DESC LIMIT 1",
+                                  (row["id"],)).fetchone()
+    if themes_run is not None:  # themes found after that coding run used their own settings
+        recorded.update({k: v for k, v in json.loads(themes_run["settings"]).items()
+                         if k in THEMES_ONLY})
     changed = sorted(k for k in recorded if k in settings and recorded[k] != settings[k]
                      and k not in REPORT_ONLY)
     return {"settings": {k: v if k in REPORT_ONLY else recorded.get(k, v)

@@ -259,11 +259,13 @@ def find_segment(store, ref: str):
         row = store.db.execute("SELECT * FROM segments WHERE interview_id = ? AND idx = ?",
                                (interview_id, int(idx))).fetchone()
     else:
-        raise SegmentNotFound(f"'{ref}' is not a segment reference; give a segment id (as in "
-                              "'qualcx export' or the review sheet) or INTERVIEW:INDEX, e.g. I01:4")
+        raise SegmentNotFound(f"'{ref}' is not a segment reference; give INTERVIEW:SEGMENT as in "
+                              "the interview and segment columns of 'qualcx export' (e.g. I01:4), "
+                              "or a segment_id from the review sheet")
     if row is None:
-        raise SegmentNotFound(f"no segment '{ref}' in the project; segment ids are in "
-                              "'qualcx export' (segment_id in review sheets), positions are 0-based")
+        raise SegmentNotFound(f"no segment '{ref}' in the project; give INTERVIEW:SEGMENT as in "
+                              "the interview and segment columns of 'qualcx export' (e.g. I01:4), "
+                              "or a segment_id from the review sheet")
     return row
 
 

@@ -220,6 +220,24 @@ def test_report_of_an_uncoded_project(make_project, blank_nlp):
     assert "No human codes are stored" in html and "Too few interviews (1)" in html
 
 
+def test_quotes_name_a_role_never_a_person_and_markdown_stays_literal(make_project, blank_nlp):
+    project = Project(make_project({"a.txt": "Interviewer: Why?\n\nRita: It was *really* "
+                                             "slow, the support_team said so.\n"}))
+    ingest(project, nlp=blank_nlp)
+    _, md_path = write_report(project)
+    md = md_path.read_text()
+    assert "| 1 | a | Interviewee |" in md  # no role given: not the speaker's name
+    assert "*really*" not in md and "\\*really\\*" in md and "support\\_team" in md
+    assert "No themes were found" in md
+
+
+def test_report_says_names_were_pseudonymised_after_a_redacting_ingest(coded_project):
+    with coded_project.store.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
+    html = write_report(coded_project)[0].read_text()
+    assert "Names were not pseudonymised" not in html and "redact = true" in html
+
+
 def test_report_says_how_much_small_talk_was_set_aside(coded_project):
     import docx
 
