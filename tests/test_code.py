@@ -43,6 +43,17 @@ def test_lexical_evidence_moves_the_score(hash_embedder):
     assert np.allclose(with_kw[0, others], without[0, others], atol=0.5)
 
 
+def test_keywords_match_lemmas_but_not_inside_hyphenated_words(real_nlp_full):
+    from qualcx.coder.evidence import KeywordMatcher
+    codebook = parse_codebook(MINI_CODEBOOK)
+    matcher = KeywordMatcher(codebook, real_nlp_full)
+    found = matcher.find(["They cancelled because it was too expensive.",
+                          "Our ticket-free week was calm.", "We answer every ticket."])
+    assert found[0]["churn"] == ["cancelled"] and found[0]["churn.price"] == ["expensive"]
+    assert "support" not in found[1]             # 'ticket' only inside 'ticket-free'
+    assert found[2]["support"] == ["ticket"]
+
+
 def test_context_changes_the_code(hash_embedder):
     answer = ["Honestly that is the biggest reason, for the small ones."]
     question = ["Why do customers cancel or leave at renewal, is the price a reason?"]

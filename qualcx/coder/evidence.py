@@ -110,13 +110,21 @@ class KeywordMatcher:
                 for lemma in candidates:
                     for code_id, phrase in self.phrases.get(lemma, ()):
                         end = k + len(phrase)
-                        if end <= len(forms) and all(forms[k + n] & phrase[n]
-                                                     for n in range(len(phrase))):
+                        if end <= len(forms) and not _inside_compound(doc, k, end) and all(
+                                forms[k + n] & phrase[n] for n in range(len(phrase))):
                             found = out[i].setdefault(code_id, [])
                             matched = doc[k:end].text.lower()
                             if matched not in found:
                                 found.append(matched)
         return out
+
+
+def _inside_compound(doc, start: int, end: int) -> bool:
+    """Whether tokens start..end are only part of a hyphenated word ('market' in
+    'mid-market'), which is not the keyword."""
+    before = start > 0 and doc[start - 1].text == "-" and not doc[start - 1].whitespace_
+    after = (end < len(doc) and doc[end].text == "-" and not doc[end - 1].whitespace_)
+    return before or after
 
 
 def _has_lemmas(nlp) -> bool:
