@@ -192,6 +192,19 @@ def read_metadata(folder: Path) -> tuple[dict[str, dict], list[str]]:
     return rows, warnings
 
 
+def _unmatched_metadata(metadata: dict[str, dict], parsed: list, folder: Path) -> list[str]:
+    """Warnings for metadata.csv rows that name no transcript (a typo loses the metadata)."""
+    names = {p.relative_to(folder).as_posix() for p in find_transcripts(folder)}
+    names |= {n.rsplit("/", 1)[-1] for n in names} | {Path(n).stem for n in names}
+    for t in parsed:
+        names |= {t.id, t.file, t.file.split("#")[-1]}
+    rows = {row["_order"]: row for row in metadata.values()}
+    return [f"{folder / METADATA_FILE}, line {line}: no transcript matches "
+            f"'{row.get('file') or row.get('id')}'; check the file name or id"
+            for line, row in sorted(rows.items())
+            if row.get("file") not in names and row.get("id") not in names]
+
+
 def _metadata_for(path: Path, folder: Path, metadata: dict[str, dict],
                   key: str | None = None) -> dict:
     rel = path.relative_to(folder).as_posix()
@@ -372,6 +385,7 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
         with store.transaction() as db:
             save_mapping(db, redactor.added)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
+    meta_warnings = meta_warnings + _unmatched_metadata(metadata, parsed, folder)
     parsed.sort(key=lambda t: order_key(t, metadata))
     for ordinal, transcript in enumerate(parsed):
         old = known.pop(transcript.file, None)

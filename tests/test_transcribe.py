@@ -109,6 +109,17 @@ def test_metadata_csv_gives_ids_and_attributes(make_project, blank_nlp):
     assert '"role": "Sales lead"' in rows[0]["metadata"]
 
 
+def test_metadata_row_naming_no_transcript_is_a_warning(make_project, blank_nlp):
+    root = make_project({"a.txt": TWO_SPEAKERS},
+                        metadata="file,role\na.txt,Support agent\nmissing.txt,Sales lead\n")
+    project = Project(root)
+    result = ingest(project, nlp=blank_nlp)
+    [row] = result.rows
+    assert any("metadata.csv, line 3: no transcript matches 'missing.txt'" in w
+               for w in row["warnings"])
+    assert '"role": "Support agent"' in project.store.interviews()[0]["metadata"]
+
+
 def test_reingest_skips_unchanged_and_reattaches_human_codes(make_project, blank_nlp):
     root = make_project({"a.txt": TWO_SPEAKERS})
     project = Project(root)
