@@ -97,7 +97,7 @@ def _print_ingest(result):
         click.echo("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
                              for i, (cell, w) in enumerate(zip(row, widths))))
     for r in result.rows:
-        for warning in r["warnings"]:
+        for warning in [] if r.get("unchanged") else r["warnings"]:  # said when it was read
             click.echo(f"warning: {warning}", err=True)
     for coding in result.orphaned:
         click.echo(f"warning: human code '{coding['code']}' by {coding['coder']} in "
@@ -128,6 +128,12 @@ def ingest(state, redact):
         state.project.settings["redact"] = True
     result = pipeline.ingest(state.project, state.progress)
     _print_ingest(result)
+    read = len(result.rows) - len(result.skipped)
+    if read and state.project.store.db.execute(  # the machine has coded this project before
+            "SELECT 1 FROM runs WHERE command = 'code' AND finished_at IS NOT NULL "
+            "UNION SELECT 1 FROM codings WHERE is_machine = 1 LIMIT 1").fetchone():
+        click.echo(f"{read} interview(s) were read anew and have no machine codes yet: run "
+                   "'qualcx code' (or 'qualcx run') before the next report.")
     if result.errors:
         sys.exit(1)
 

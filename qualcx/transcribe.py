@@ -396,7 +396,8 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
                 db.execute("UPDATE interviews SET metadata = ?, ordinal = ? WHERE id = ?",
                            (metadata_json(transcript.metadata), ordinal, transcript.id))
             result.skipped.append(transcript.file)
-            result.rows.append(_summary_row(store, transcript.id, json.loads(old["warnings"])))
+            result.rows.append({**_summary_row(store, transcript.id, json.loads(old["warnings"])),
+                                "unchanged": True})
             continue
         if nlp is None and settings["segment_unit"] != "turn":
             nlp = sentence_pipeline(settings["spacy_model"], settings["sentence_splitter"])

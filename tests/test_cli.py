@@ -54,6 +54,29 @@ def test_ingest_prints_table_and_fails_at_the_end_on_a_bad_file(make_project):
     assert "Ingested 1 interview(s), 0 unchanged, 1 failed." in result.output
 
 
+def test_reingest_says_when_interviews_need_coding_and_repeats_no_warnings(make_project):
+    root = make_project({"a.txt": "Hello there, all good.\n"},  # no labels: a warning
+                        toml='segment_unit = "turn"\n')
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "warning:" in first.output and "run 'qualcx code'" not in first.output
+    from qualcx.project import Project
+    project = Project(root)
+    seg = project.store.respondent_segments()[0]
+    with project.store.transaction() as db:  # as if the machine had coded before
+        db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, created_at) VALUES (?, ?, 0, 1, 'x', 'churn', 'qualcx', "
+                   "1, 'now')", (seg["id"], seg["interview_id"]))
+        db.execute("INSERT INTO runs (command, settings, versions, started_at, finished_at) "
+                   "VALUES ('code', '{}', '{}', 'now', 'now')")
+    project.close()
+    again = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "warning:" not in again.output and "1 unchanged" in again.output
+    (root / "interviews" / "a.txt").write_text("Hello there, all fine.\n")
+    changed = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "1 interview(s) were read anew and have no machine codes yet" in changed.output
+
+
 def test_run_on_a_project_without_transcripts_says_what_to_do(tmp_path):
     runner = CliRunner()
     runner.invoke(cli, ["init", str(tmp_path / "s")])
