@@ -92,10 +92,7 @@ def _print_ingest(result):
     for r in result.rows:
         rows.append((r["interview"], r["speakers"], str(r["turns"]), str(r["respondent_words"]),
                      str(r["segments"]), str(len(r["warnings"]))))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
-                             for i, (cell, w) in enumerate(zip(row, widths))))
+    _table(rows, left=2)
     for r in result.rows:
         for warning in [] if r.get("unchanged") else r["warnings"]:  # said when it was read
             click.echo(f"warning: {warning}", err=True)
@@ -193,13 +190,8 @@ def code(state):
 
 
 def _print_themes(found):
-    rows = [("theme", "label", "parent code", "interviewees", "segments")]
-    for row in _themes_table(found):
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for r in rows:
-        click.echo("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(r, widths))))
+    _table([("theme", "label", "parent code", "interviewees", "segments"),
+            *_themes_table(found)], left=3)
     click.echo(f"Found {len(found)} themes.")
     if not found:
         click.echo("No code (nor the uncoded rest) had enough segments to be clustered; for a "

@@ -134,8 +134,7 @@ AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "
 
 def _redacted(store) -> bool:
     """Whether an ingest pseudonymised the transcripts (it stays on for the project)."""
-    row = store.db.execute("SELECT value FROM meta WHERE key = 'redacted'").fetchone()
-    return bool(row) and row["value"] not in ("", "0", "false")
+    return store.meta_value("redacted") == "1"
 
 
 def _compare_attribute(project, corpus) -> str | None:

@@ -130,6 +130,11 @@ class Store:
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                        (str(SCHEMA_VERSION),))
 
+    def meta_value(self, key: str) -> str | None:
+        """A value from the store's ``meta`` table, or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run the block in one transaction: all of it is written, or none."""

@@ -192,9 +192,10 @@ def read_metadata(folder: Path) -> tuple[dict[str, dict], list[str]]:
     return rows, warnings
 
 
-def _unmatched_metadata(metadata: dict[str, dict], parsed: list, folder: Path) -> list[str]:
+def _unmatched_metadata(metadata: dict[str, dict], parsed: list, paths: list[Path],
+                        folder: Path) -> list[str]:
     """Warnings for metadata.csv rows that name no transcript (a typo loses the metadata)."""
-    names = {p.relative_to(folder).as_posix() for p in find_transcripts(folder)}
+    names = {p.relative_to(folder).as_posix() for p in paths}
     names |= {n.rsplit("/", 1)[-1] for n in names} | {Path(n).stem for n in names}
     for t in parsed:
         names |= {t.id, t.file, t.file.split("#")[-1]}
@@ -358,14 +359,15 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
     metadata, meta_warnings = read_metadata(folder)
     guide = _guide(project)
     settings = {**settings, "redact": bool(settings["redact"])
-                or _meta_value(store, "redacted") == "1"}
+                or store.meta_value("redacted") == "1"}
     redactor = _redactor(settings, store) if settings["redact"] else None
     seg_key = _segmentation_key(settings, guide)
-    seg_changed = _meta_value(store, "segmentation") != seg_key
+    seg_changed = store.meta_value("segmentation") != seg_key
     known = {row["file"]: row for row in store.interviews()}
     seen_ids: dict[str, str] = {}
     parsed: list[Transcript] = []
-    for path in find_transcripts(folder):
+    paths = find_transcripts(folder)
+    for path in paths:
         try:
             found = parse_file(path, folder, metadata, settings, redactor)
             for transcript in found:
@@ -385,7 +387,7 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
         with store.transaction() as db:
             save_mapping(db, redactor.added)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
-    meta_warnings = meta_warnings + _unmatched_metadata(metadata, parsed, folder)
+    meta_warnings = meta_warnings + _unmatched_metadata(metadata, parsed, paths, folder)
     parsed.sort(key=lambda t: order_key(t, metadata))
     for ordinal, transcript in enumerate(parsed):
         old = known.pop(transcript.file, None)
@@ -424,11 +426,6 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
             from .redact import save_mapping
             save_mapping(db, redactor.added)
     return result
-
-
-def _meta_value(store, key: str) -> str | None:
-    row = store.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row["value"] if row else None
 
 
 def _summary_row(store, interview_id: str, warnings: list[str]) -> dict:
