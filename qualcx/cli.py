@@ -206,8 +206,12 @@ def _themes_table(found):
 def _print_small_talk(result):
     if result.small_talk:
         n = sum(len(t.members) for t in result.small_talk)
+        counts: dict[str, int] = {}
+        for t in result.small_talk:
+            counts[t.label] = counts.get(t.label, 0) + len(t.members)
+        parts = "; ".join(f"{label}: {k}" for label, k in counts.items())
         click.echo(f"Set aside {n} segments of small talk in interview openings and closings "
-                   f"({'; '.join(t.label for t in result.small_talk)}).")
+                   f"({parts}).")
 
 
 @cli.command()

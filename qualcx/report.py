@@ -156,16 +156,17 @@ def small_talk(store) -> dict | None:
     Returns ``{"themes": n, "segments": n, "rule": text}``, or None when no finished themes
     run recorded it.
     """
-    from .themes import EDGE_MIN_SEGMENTS, EDGE_SHARE, SMALL_TALK_SHARE
+    from .themes import EDGE_MIN_SEGMENTS, EDGE_SHARE, OPENING_SHARE, SMALL_TALK_SHARE
     row = store.db.execute("SELECT summary FROM runs WHERE command = 'themes' AND finished_at "
                            "IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
     summary = json.loads(row["summary"] or "{}") if row is not None else {}
     if "small_talk_segments" not in summary:
         return None
     rule = (f"an emergent theme with at least {SMALL_TALK_SHARE:.0%} of its segments in the "
-            f"first or last {EDGE_SHARE:.0%} of their interviews (interviews of "
-            f"{EDGE_MIN_SEGMENTS} segments or more) is about the interview itself, not the "
-            "research topic")
+            f"first {OPENING_SHARE:.0%} or last {EDGE_SHARE:.0%} of their interviews "
+            f"(interviews of {EDGE_MIN_SEGMENTS} segments or more) is about the interview "
+            "itself or introduces the interviewee, not the research topic; its other segments "
+            "belong to no theme")
     return {"themes": int(summary.get("small_talk", 0)),
             "segments": int(summary["small_talk_segments"]), "rule": rule}
 
@@ -179,8 +180,8 @@ def small_talk_sentence(info: dict | None) -> str:
                 f"the rule: {info['rule']}.")
     n, k = info["segments"], info["themes"]
     return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
-            f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, thanks, consent) and are not shown as "
-            f"themes; the rule: {info['rule']}.")
+            f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, introductions, "
+            f"thanks, consent) and are not shown as themes; the rule: {info['rule']}.")
 
 
 def _last_run(store, settings: dict) -> dict:

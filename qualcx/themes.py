@@ -17,7 +17,8 @@ keeps whole noun phrases found by spaCy's part-of-speech tags ("response time", 
 score") over single words, stop words and interview filler.
 
 Emergent themes whose segments sit mostly in the openings and closings of their interviews
-(greetings, consent, thanks) are set aside as small talk rather than reported as findings.
+(greetings, consent, introductions of the interviewee's own role, thanks) are set aside as
+small talk rather than reported as findings.
 """
 
 from __future__ import annotations
@@ -56,19 +57,24 @@ MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
 LABEL_PHRASES = 2  # phrases in a label, at most
 SECOND_PHRASE_SHARE = 0.6  # a second label phrase must score this share of the first
+WORD_SECOND_SHARE = 0.3  # ... or this share when the first is a single word ("Product and
+# support"): one word alone seldom names a theme
 LEAD_PHRASE_SHARE = 0.4  # a phrase of several words leads a label if it scores this share of
 # the best keyword; otherwise the best keyword does
 ABSORB_SHARE = 0.3  # a phrase holding a better single word takes its place at this share
 # of its score ("price" -> "price increase")
+ABSORB_COVERAGE = 0.4  # ... and when it is used in this share of the segments using the word
 MIN_CENTRALITY = 0.05  # floor of a phrase's cosine to its theme's centroid
 PROPER_MIN_INTERVIEWS = 3  # a name enters a label only when this many interviews use it,
 PROPER_MIN_COVERAGE = 0.4  # in this share of the theme's segments and half its interviews
 KEYWORDS = 8  # keywords kept per theme
 PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
 MAX_THEMES = 12  # more clusters in one group are merged
+MIN_THEME_INTERVIEWS = 3  # a cluster fewer interviewees raise is an anecdote, not a theme
 EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
 PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
-EDGE_SHARE = 0.05  # the opening and closing of an interview: this share of its segments
+OPENING_SHARE = 0.1  # an interview's opening (greetings, consent, the interviewee's role)
+EDGE_SHARE = 0.05  # and its closing: these shares of its segments
 EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closing to speak of
 SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
 NOUN_POS = {"NOUN", "PROPN"}
@@ -200,7 +206,9 @@ class PhraseRepresentation:
         self.background = background
         self.interviews = interviews
         self.display: dict[str, str] = {}  # lower-case phrase -> as shown (acronyms kept)
-        self.proper: set[str] = set()  # phrases holding a name
+        self.forms: dict[str, Counter] = {}  # phrase key (singular) -> its forms as shown
+        self.proper_keys: set[str] = set()  # keys of phrases holding a name
+        self.parts: dict[int, dict[str, tuple]] = {}  # topic -> phrase -> score components
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -215,8 +223,7 @@ class PhraseRepresentation:
         vocab = sorted(set().union(*candidates.values())) if candidates else []
         if not vocab:
             return {t: list(topics.get(t, []))[: self.top_n] for t in labels}
-        counter = CountVectorizer(vocabulary=vocab, ngram_range=(1, 3), binary=True,
-                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
+        counter = CountVectorizer(vocabulary=vocab, binary=True, analyzer=_singular_ngrams)
         present = counter.transform(docs).tocsc()
         df_all = np.asarray(present.sum(axis=0)).ravel()
         corpus_share = None
@@ -236,7 +243,7 @@ class PhraseRepresentation:
         phrase_vectors = None
         if self.embed is not None and self.embeddings is not None \
                 and len(self.embeddings) == len(docs):
-            phrase_vectors = np.asarray(self.embed([self.display.get(p, p) for p in vocab]),
+            phrase_vectors = np.asarray(self.embed([self._shown(p) for p in vocab]),
                                         dtype=np.float32)
         out = {}
         for topic in labels:
@@ -257,7 +264,7 @@ class PhraseRepresentation:
                 if df_topic[i] < min(2, len(rows)):
                     continue
                 coverage = df_topic[i] / len(rows)
-                if phrase in self.proper and (
+                if phrase in self.proper_keys and (
                         spread is None or coverage < PROPER_MIN_COVERAGE
                         or spread[i] < max(PROPER_MIN_INTERVIEWS, n_people / 2)):
                     continue  # a name is an example, unless the theme is about it
@@ -272,8 +279,14 @@ class PhraseRepresentation:
                 if centrality is not None:
                     score *= float(centrality[i])
                 scored.append((phrase, float(score)))
-            scored = _absorb(scored)
-            chosen = [(self.display.get(p, p), v) for p, v in _distinct(scored, self.top_n)]
+                self.parts.setdefault(topic, {})[phrase] = (
+                    int(df_topic[i]), len(rows), round(float(lift), 2),
+                    None if corpus_share is None else round(float(corpus_share[i]), 3),
+                    None if spread is None else int(spread[i]),
+                    None if centrality is None else round(float(centrality[i]), 3),
+                    round(float(score), 3))
+            scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored})
+            chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n)]
             out[topic] = chosen or list(topics.get(topic, []))[: self.top_n]
         return out
 
@@ -284,22 +297,42 @@ class PhraseRepresentation:
         if self.nlp is not None:
             for doc in self.nlp.pipe(sample, batch_size=64):
                 if any(t.pos_ for t in doc):
-                    found.update(_phrases(doc, self.stop, self.display, self.proper))
+                    proper: set[str] = set()
+                    for phrase in _phrases(doc, self.stop, self.display, proper):
+                        key = _label_key(phrase)
+                        self.forms.setdefault(key, Counter())[self.display.get(phrase,
+                                                                               phrase)] += 1
+                        if phrase in proper:
+                            self.proper_keys.add(key)
+                        found.add(key)
         if not found:
-            found = {w for w, _ in base if w and not set(w.split()) & self.stop}
-        return found - self.exclude
+            found = {_label_key(w) for w, _ in base if w and not set(w.split()) & self.stop}
+        return found - {_label_key(e) for e in self.exclude}
+
+    def _shown(self, key: str) -> str:
+        """A phrase as it reads in the talk: its commonest form ("meetings" for "meeting"),
+        the longer (plural) one on a tie."""
+        forms = self.forms.get(key)
+        if not forms:
+            return self.display.get(key, key)
+        return min(forms.items(), key=lambda f: (-f[1], -len(f[0]), f[0]))[0]
 
 
-def _absorb(scored: list[tuple[str, float]]) -> list[tuple[str, float]]:
+def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None
+            ) -> list[tuple[str, float]]:
     """Best first; a single word gives its place to the best phrase holding it ("price" to
-    "price increase") when the phrase scores at least ``ABSORB_SHARE`` of it."""
+    "price increase") when the phrase scores at least ``ABSORB_SHARE`` of it and, with
+    ``used`` (segments using each phrase), is used in at least ``ABSORB_COVERAGE`` of the
+    segments using the word: "sales" stays "sales" when only 2 of its 11 segments say
+    "sales process"."""
     scored = sorted(scored, key=lambda p: (-p[1], p[0]))
     best = {p: v for p, v in scored}
     out: dict[str, float] = {}
     for phrase, score in scored:
         if " " not in phrase:
             longer = [(p, v) for p, v in scored if " " in p and phrase in p.split()
-                      and v >= ABSORB_SHARE * score]
+                      and v >= ABSORB_SHARE * score
+                      and (used is None or used[p] >= ABSORB_COVERAGE * used[phrase])]
             if longer:
                 phrase = longer[0][0]
                 score = max(score, best[phrase])
@@ -315,6 +348,13 @@ def _singular(word: str) -> str:
 
 def _label_key(label: str) -> str:
     return " ".join(_singular(w) for w in label.lower().split())
+
+
+def _singular_ngrams(text: str) -> list[str]:
+    """The 1- to 3-grams of a text in lower case with each word in its crude singular, so
+    "meeting" and "meetings" count as one phrase."""
+    tokens = [_singular(w) for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", text.lower())]
+    return [" ".join(tokens[i:i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)]
 
 
 def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
@@ -486,7 +526,10 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
             clusterer=KMeans(n_clusters=_choose_k(embeddings, seed), random_state=seed, n_init=10))
         topic_model.representation_model = None
         topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
-    topics = _renumber_topics(merge_topics(reassign_outliers(topics, embeddings), embeddings))
+    topics = merge_topics(reassign_outliers(topics, embeddings), embeddings)
+    if interviews is not None:
+        topics = dissolve_anecdotes(topics, interviews, embeddings)
+    topics = _renumber_topics(topics)
     logger = logging.getLogger("BERTopic")
     level, logger.level = logger.level, logging.ERROR  # custom topics are intended here
     try:
@@ -524,6 +567,23 @@ def merge_topics(topics: list[int], embeddings: np.ndarray, max_themes: int = No
                                      linkage="average").fit_predict(centroids)
     mapping = dict(zip(ids, (int(m) for m in merged)))
     return [mapping.get(t, -1) for t in topics]
+
+
+def dissolve_anecdotes(topics: list[int], interviews: Sequence[str], embeddings: np.ndarray,
+                       min_interviews: int = MIN_THEME_INTERVIEWS) -> list[int]:
+    """Clusters raised by fewer than ``min_interviews`` interviewees (fewer when the group
+    has fewer) are anecdotes, not themes: their segments join the nearest other theme when
+    close enough (as outliers do) and otherwise belong to none. A group whose every cluster
+    is that small keeps them."""
+    people: dict[int, set] = {}
+    for topic, interview in zip(topics, interviews):
+        if topic != -1:
+            people.setdefault(topic, set()).add(interview)
+    need = min(min_interviews, len(set(interviews)))
+    small = {t for t, p in people.items() if len(p) < need}
+    if not small or len(small) == len(people):
+        return list(topics)
+    return reassign_outliers([-1 if t in small else t for t in topics], embeddings)
 
 
 def _renumber_topics(topics: list[int]) -> list[int]:
@@ -573,7 +633,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         top = max(v for _, v in pairs)
         lead = next((p for p in pairs if " " in p[0] and p[1] >= LEAD_PHRASE_SHARE * top),
                     pairs[0])
-        rest = [p for p in pairs if p != lead and p[1] >= min_share * lead[1]
+        share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
+        rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
                 and (" " in p[0] or " " not in lead[0] or not min_share)]
         rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
         chosen = _distinct([lead] + rest, n)
@@ -614,27 +675,48 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
     return themes
 
 
-def at_edges(interviews: Sequence[str]) -> list[bool]:
-    """Per segment (in reading order): whether it lies in its interview's opening or closing."""
+def at_edges(interviews: Sequence[str]) -> list[str]:
+    """Per segment (in reading order): "opening" when it lies in the first ``OPENING_SHARE``
+    of its interview's segments, "closing" in the last ``EDGE_SHARE``, else "" (false)."""
     sizes = Counter(interviews)
     seen: Counter = Counter()
     out = []
     for interview in interviews:
         n, index = sizes[interview], seen[interview]
         seen[interview] += 1
-        edge = max(1, round(EDGE_SHARE * n))
-        out.append(n >= EDGE_MIN_SEGMENTS and (index < edge or index >= n - edge))
+        if n < EDGE_MIN_SEGMENTS:
+            out.append("")
+        elif index < max(1, round(OPENING_SHARE * n)):
+            out.append("opening")
+        elif index >= n - max(1, round(EDGE_SHARE * n)):
+            out.append("closing")
+        else:
+            out.append("")
     return out
 
 
-def is_small_talk(theme: Theme, edges: Sequence[bool]) -> bool:
-    """Talk that lives in interviews' openings and closings: greetings, consent, thanks.
+def is_small_talk(theme: Theme, edges: Sequence[str]) -> bool:
+    """Talk that lives in interviews' openings and closings: greetings, consent,
+    introductions of the interviewee's own role, thanks.
 
-    By chance about ``2 * EDGE_SHARE`` of a theme's segments sit there; a theme with at least
-    ``SMALL_TALK_SHARE`` of them there is about the interview itself, not the research topic.
+    By chance about ``OPENING_SHARE + EDGE_SHARE`` of a theme's segments sit there; a theme
+    with at least ``SMALL_TALK_SHARE`` of them there is about the interview itself (and the
+    interviewee), not the research topic.
     """
     return bool(theme.members) and \
-        sum(edges[m] for m in theme.members) >= SMALL_TALK_SHARE * len(theme.members)
+        sum(bool(edges[m]) for m in theme.members) >= SMALL_TALK_SHARE * len(theme.members)
+
+
+def _as_small_talk(theme: Theme, edges: Sequence[str]) -> Theme:
+    """A set-aside theme keeps only its segments at the edges, labelled "Introductions" when
+    most sit in openings (the interviewee's role and team); the rest belong to no theme."""
+    from dataclasses import replace
+    kept = [(m, s) for m, s in zip(theme.members, theme.similarity or [0.0] * len(theme.members))
+            if edges[m]]
+    openings = sum(edges[m] == "opening" for m, _ in kept)
+    label = "Introductions" if openings > len(kept) / 2 else theme.label
+    return replace(theme, label=label, members=tuple(m for m, _ in kept),
+                   similarity=tuple(s for _, s in kept) if theme.similarity else ())
 
 
 def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[str]],
@@ -669,7 +751,7 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
     stop = frequent_words(texts)
     result = ThemeResult([])
     labels: set[str] = set()
-    edges = at_edges(interviews) if interviews is not None else [False] * len(texts)
+    edges = at_edges(interviews) if interviews is not None else [""] * len(texts)
     for prefix, parent, positions in groups:
         if len(positions) >= min_segments:
             sub_texts, sub_emb = [texts[i] for i in positions], embeddings[positions]
@@ -686,7 +768,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb,
                                           scores, labels)
             if parent is None:
-                result.small_talk.extend(t for t in found if is_small_talk(t, edges))
+                result.small_talk.extend(_as_small_talk(t, edges) for t in found
+                                         if is_small_talk(t, edges))
                 found = _renumber([t for t in found if not is_small_talk(t, edges)], prefix)
             result.themes.extend(found)
         if progress:

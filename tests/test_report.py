@@ -254,7 +254,7 @@ def test_report_says_how_much_small_talk_was_set_aside(coded_project):
     word = docx.Document(io.BytesIO(render_docx(context)))
     assert note in [p.text for p in word.paragraphs]
     assert note.startswith("7 uncoded segments in 2 clusters were set aside as small talk")
-    assert "first or last 5%" in note
+    assert "first 10% or last 5%" in note
     html_path, md_path = write_report(coded_project)
     assert note in html_path.read_text() and note in md_path.read_text()
     first = [p.read_bytes() for p in write_report(coded_project)]

