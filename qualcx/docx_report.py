@@ -213,7 +213,7 @@ def _research_question(w, c, s):
 def _theme(w, c, t, level):
     w.heading(t["label"], level)
     w.para((f"{t['interviewees']} of {c['total']} interviewees, {t['segments']} segments; "
-            f"keywords: {', '.join(t['keywords'][:6])}", "i"))
+            f"keywords (segments using each): {t['keyword_text']}", "i"))
     for q in t["quotes"]:
         w.quote(q)
 

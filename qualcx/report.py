@@ -332,7 +332,11 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
 def _theme_view(corpus, theme: dict, n: int) -> dict:
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
+    from .themes import keyword_use
+    texts = [corpus.segments[s]["text"] for s, _ in theme["members"] if s in corpus.segments]
+    used = keyword_use(theme["keywords"][:6], texts)
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
+            "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
             "segments": len(theme["members"]), "interviewees": len(ids),
             "quotes": theme_quotes(corpus, theme, n)}
 

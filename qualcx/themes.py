@@ -350,6 +350,13 @@ def _label_key(label: str) -> str:
     return " ".join(_singular(w) for w in label.lower().split())
 
 
+def keyword_use(keywords: Sequence[str], texts: Sequence[str]) -> list[tuple[str, int]]:
+    """Each keyword with the number of texts using it (singular and plural alike), for a
+    reader to check what a label rests on."""
+    grams = [set(_singular_ngrams(t)) for t in texts]
+    return [(k, sum(_label_key(k) in g for g in grams)) for k in keywords]
+
+
 def _singular_ngrams(text: str) -> list[str]:
     """The 1- to 3-grams of a text in lower case with each word in its crude singular, so
     "meeting" and "meetings" count as one phrase."""

@@ -315,3 +315,10 @@ def test_introductions_in_openings_are_set_aside_and_labelled(hash_embedder):
     assert result.small_talk and {t.label for t in result.small_talk} == {"Introductions"}
     assert sorted(m for t in result.small_talk for m in t.members) == \
         [i for i, t in enumerate(texts) if "number" in t]
+
+
+def test_keyword_use_counts_segments_in_either_form():
+    from qualcx.themes import keyword_use
+    texts = ["the status page was late", "two status pages, one per region", "no page at all"]
+    assert keyword_use(["status page", "page", "Region"], texts) == \
+        [("status page", 2), ("page", 3), ("Region", 1)]
