@@ -72,6 +72,7 @@ PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read
 MAX_THEMES = 12  # more clusters in one group are merged
 MIN_THEME_INTERVIEWS = 3  # a cluster fewer interviewees raise is an anecdote, not a theme
 EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
+BACKGROUND_SAMPLE = 2000  # segments, evenly spread, to estimate how common a phrase is
 PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
 OPENING_SHARE = 0.1  # an interview's opening (greetings, consent, the interviewee's role)
 EDGE_SHARE = 0.05  # and its closing: these shares of its segments
@@ -228,8 +229,11 @@ class PhraseRepresentation:
         df_all = np.asarray(present.sum(axis=0)).ravel()
         corpus_share = None
         if self.background is not None and len(self.background):
-            corpus_share = np.asarray(counter.transform(self.background).sum(axis=0)).ravel() \
-                / len(self.background)
+            background = self.background if len(self.background) <= BACKGROUND_SAMPLE else \
+                [self.background[int(i)] for i in np.linspace(0, len(self.background) - 1,
+                                                               BACKGROUND_SAMPLE)]
+            corpus_share = np.asarray(counter.transform(background).sum(axis=0)).ravel() \
+                / len(background)
         index = {p: i for i, p in enumerate(vocab)}
         owners = None
         if self.interviews is not None and len(self.interviews) == len(docs):
