@@ -247,13 +247,19 @@ def themes(state, suggest_codes, output):
 def report(state, formats):
     """Write the thematic-analysis report into reports/ (report.html, .md or .docx).
 
-    Example:
+    When interviews were read anew after the last 'qualcx code', or the themes are older
+    than the last coding or the last ingest that changed something, it says so (here and in
+    the report's method section) and names the commands to run. Example:
 
         qualcx -p my-study report --format html --format docx
     """
     from . import pipeline
+    from .report import stale_notice
     for path in pipeline.report(state.project, tuple(formats) or ("html", "md")):
         click.echo(f"Report written to {path}")
+    notice = stale_notice(state.project.store)
+    if notice:
+        click.echo(f"warning: report out of date: {notice}", err=True)
 
 
 @cli.command()
@@ -261,7 +267,7 @@ def report(state, formats):
 def run(state):
     """Ingest, code, find themes and write the report, in that order.
 
-    Example:
+    The Word report is rewritten too when reports/report.docx exists. Example:
 
         qualcx -p my-study run
     """

@@ -119,6 +119,8 @@ def _interviewees(w, c):
 def _method(w, c):
     run, cb = c["run"]["settings"], c["codebook"]
     w.heading("Method", 1)
+    if c["stale"]:
+        w.para(("Out of date: ", "b"), c["stale"])
     w.para("The study followed Kvale's seven stages of an interview inquiry.")
     w.para(("Thematizing. ", "b"), f"{len(cb.research_questions)} research questions, each "
            "answered by the codes linked to it.", style="List Number")

@@ -42,8 +42,10 @@ def ingest(project: Project, progress: Progress = QUIET):
     with recorded(project, "ingest", summary):
         with progress("Reading transcripts", len(find_transcripts(project.interviews_dir))) as step:
             result = ingest_files(project, step)
+        # which interviews were read anew or removed: 'qualcx report' names them until coded
         summary.update(interviews=len(result.rows), errors=len(result.errors),
-                       skipped=len(result.skipped))
+                       skipped=len(result.skipped), removed=list(result.removed),
+                       read=[r["interview"] for r in result.rows if not r.get("unchanged")])
     return result
 
 
@@ -95,7 +97,11 @@ class RunResult:
 
 
 def run(project: Project, progress: Progress = QUIET, on_stage=None) -> RunResult:
-    """Ingest, code, find themes and write the report, in that order."""
+    """Ingest, code, find themes and write the report, in that order.
+
+    The Word report is rewritten too when ``reports/report.docx`` exists (an earlier
+    ``qualcx report --format docx``), so no out-of-date copy is left beside the new report.
+    """
     result = RunResult()
     result.ingest = ingest(project, progress)
     if on_stage:
@@ -106,7 +112,8 @@ def run(project: Project, progress: Progress = QUIET, on_stage=None) -> RunResul
     result.themes = themes(project, progress)
     if on_stage:
         on_stage("themes", result.themes)
-    result.report = report(project)
+    result.report = report(project, ("html", "md", "docx")
+                           if (project.reports_dir / "report.docx").exists() else ("html", "md"))
     if on_stage:
         on_stage("report", result.report)
     return result

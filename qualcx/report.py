@@ -109,6 +109,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
             "small_talk": small_talk(project.store),
             "small_talk_note": small_talk_sentence(small_talk(project.store)),
+            "stale": stale_notice(project.store),
             "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
             "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
                                     default=0),
@@ -182,6 +183,57 @@ def small_talk_sentence(info: dict | None) -> str:
     return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
             f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, introductions, "
             f"thanks, consent) and are not shown as themes; the rule: {info['rule']}.")
+
+
+def stale_notice(store) -> str:
+    """Why the stored results lag behind the transcripts, or "" when they do not.
+
+    Nothing else says so: re-reading a changed transcript drops its machine codes, so until
+    the next ``qualcx code`` the counts leave them out; and themes found before the last
+    coding run, or before an ingest that changed the interviews, may group codes and
+    segments that have changed since. Read from the finished runs: ingest runs record the
+    interviews they read anew. ``qualcx run`` does every step in order, so after it this is
+    always "".
+    """
+    runs = store.db.execute("SELECT id, command, summary FROM runs WHERE finished_at IS NOT NULL "
+                            "AND command IN ('ingest', 'code', 'themes') ORDER BY id").fetchall()
+    last = {r["command"]: r["id"] for r in runs}
+    code_run, themes_run = last.get("code"), last.get("themes")
+    ingests = [(r["id"], json.loads(r["summary"] or "{}")) for r in runs
+               if r["command"] == "ingest"]
+    read = {i for run_id, summary in ingests if code_run is not None and run_id > code_run
+            for i in summary.get("read", [])}
+    uncoded = [r["interview_id"] for r in store.db.execute(
+        "SELECT DISTINCT s.interview_id, i.ordinal FROM segments s "
+        "JOIN turns t ON t.id = s.turn_id JOIN interviews i ON i.id = s.interview_id "
+        "WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id")
+        if r["interview_id"] in read]
+    parts = []
+    if uncoded:
+        one = len(uncoded) == 1
+        parts.append(f"interview{'' if one else 's'} {_some(uncoded)} {'was' if one else 'were'} "
+                     f"read anew after the last coding run and {'has' if one else 'have'} no "
+                     f"machine codes yet, so {'its' if one else 'their'} machine codes are "
+                     "missing from the counts and quotes")
+    if themes_run is not None:
+        if code_run is not None and code_run > themes_run:
+            parts.append("the themes were found before the last coding run")
+        elif any(run_id > themes_run and (summary.get("interviews", 0) > summary.get("skipped", 0)
+                                          or summary.get("removed"))
+                 for run_id, summary in ingests):
+            parts.append("the themes were found before the last ingest changed the interviews")
+    if not parts:
+        return ""
+    steps = ("'qualcx code', 'qualcx themes' and 'qualcx report'" if uncoded
+             else "'qualcx themes' and 'qualcx report'")
+    return f"{'; '.join(parts)}. Run {steps}, or 'qualcx run' for all of them."
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """``a``, ``a and b``, ``a, b and c``, or ``a, b, c and 4 more``."""
+    if len(names) > shown:
+        return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _last_run(store, settings: dict) -> dict:

@@ -83,3 +83,46 @@ def test_run_on_a_project_without_transcripts_says_what_to_do(tmp_path):
     result = runner.invoke(cli, ["-p", str(tmp_path / "s"), "-q", "run"])
     assert result.exit_code == 1
     assert "no interviews ingested yet" in result.output and "Traceback" not in result.output
+
+
+def test_report_warns_when_results_are_stale_and_run_never_does(make_project, hash_embedder,
+                                                                 monkeypatch):
+    import docx
+
+    from qualcx import nlp
+    monkeypatch.setattr(nlp, "load_sentence_model", lambda name: hash_embedder)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    talk = "Interviewer: Why do they leave?\n{}: The price went up, so they cancel.\n"
+    root = make_project({f"{name}.txt": talk.format(name.title())
+                         for name in ("ann", "bo", "cy", "di", "ed")},
+                        toml='spacy_model = "blank"\nsegment_unit = "turn"\n')
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-p", str(root), "-q", "run"])
+    assert result.exit_code == 0, result.output
+    assert "out of date" not in result.output and "report.docx" not in result.output
+    assert not (root / "reports" / "report.docx").exists()
+    result = runner.invoke(cli, ["-p", str(root), "-q", "report", "--format", "docx"])
+    assert result.output.splitlines() == [f"Report written to {root / 'reports' / 'report.docx'}"]
+
+    for name in ("bo", "cy", "di", "ed"):
+        (root / "interviews" / f"{name}.txt").write_text(
+            talk.format(name.title()).replace("price", "cost"))
+    runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    result = runner.invoke(cli, ["-p", str(root), "-q", "report"])
+    assert result.exit_code == 0, result.output
+    assert ("warning: report out of date: interviews bo, cy, di and 1 more were read anew after "
+            "the last coding run") in result.output
+    assert "Run 'qualcx code', 'qualcx themes' and 'qualcx report', or 'qualcx run'" in \
+        result.output
+    assert "Out of date:" in (root / "reports" / "report.html").read_text()
+
+    result = runner.invoke(cli, ["-p", str(root), "-q", "run"])
+    assert result.exit_code == 0, result.output
+    assert "out of date" not in result.output.lower()
+    written = [line for line in result.output.splitlines() if line.startswith("Report written")]
+    assert [w.rsplit(".", 1)[1] for w in written] == ["html", "md", "docx"]
+    html = (root / "reports" / "report.html").read_text()
+    word = "\n".join(p.text for p in docx.Document(str(root / "reports" / "report.docx"))
+                     .paragraphs)
+    assert "Out of date" not in html and "Out of date" not in word
+    assert "The cost went up" in html and "The cost went up" in word  # the docx is current

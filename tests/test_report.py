@@ -259,3 +259,80 @@ def test_report_says_how_much_small_talk_was_set_aside(coded_project):
     assert note in html_path.read_text() and note in md_path.read_text()
     first = [p.read_bytes() for p in write_report(coded_project)]
     assert first == [p.read_bytes() for p in write_report(coded_project)]
+
+
+def _record(store, command: str, summary: dict | None = None):
+    run = store.start_run(command, {}, {}, "2023-11-14T00:00:00")
+    store.finish_run(run, "2023-11-14T00:00:01", summary or {})
+
+
+def _method_section(html: str) -> str:
+    return html[html.index('id="method"'):html.index('<ol class="stages">')]
+
+
+def test_report_says_which_interviews_were_read_after_the_last_coding_run(coded_project):
+    import docx
+
+    from qualcx.report import stale_notice
+    store = coded_project.store
+    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"], "removed": []})
+    _record(store, "code")
+    _record(store, "themes")
+    assert stale_notice(store) == ""
+    html_path, md_path, docx_path = write_report(coded_project, ("html", "md", "docx"))
+    assert "Out of date" not in html_path.read_text() + md_path.read_text()
+    assert "Out of date" not in _docx_text(docx_path)
+
+    _record(store, "ingest", {"interviews": 2, "skipped": 1, "read": ["b"], "removed": []})
+    notice = stale_notice(store)
+    assert notice == ("interview b was read anew after the last coding run and has no machine "
+                      "codes yet, so its machine codes are missing from the counts and quotes; "
+                      "the themes were found before the last ingest changed the interviews. Run "
+                      "'qualcx code', 'qualcx themes' and 'qualcx report', or 'qualcx run' for "
+                      "all of them.")
+    html_path, md_path, docx_path = write_report(coded_project, ("html", "md", "docx"))
+    assert f'<p class="stale" role="note"><b>Out of date:</b> {notice}'.replace(
+        "'", "&#39;") in _method_section(html_path.read_text())
+    md = md_path.read_text()
+    assert md.index("## Method\n\n> **Out of date:** interview b was read anew") < \
+        md.index("The study followed")
+    word = docx.Document(str(docx_path))
+    texts = [p.text for p in word.paragraphs]
+    assert texts[texts.index("Method") + 1] == f"Out of date: {notice}"
+    assert [p.read_bytes() for p in write_report(coded_project, ("html", "md", "docx"))] == \
+        [p.read_bytes() for p in write_report(coded_project, ("html", "md", "docx"))]
+
+    _record(store, "code")  # coded again: only the themes are older now
+    assert stale_notice(store) == ("the themes were found before the last coding run. Run "
+                                   "'qualcx themes' and 'qualcx report', or 'qualcx run' for "
+                                   "all of them.")
+    _record(store, "themes")
+    assert stale_notice(store) == ""
+    assert "Out of date" not in write_report(coded_project)[0].read_text()
+
+
+def test_stale_notice_names_a_few_interviews_and_counts_the_rest(coded_project):
+    from qualcx.report import _some, stale_notice
+    store = coded_project.store
+    _record(store, "code")
+    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["b", "a", "gone"]})
+    assert stale_notice(store).startswith("interviews a and b were read anew after the last "
+                                          "coding run and have no machine codes yet, so their")
+    assert _some(["a", "b", "c"]) == "a, b and c"
+    assert _some(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+
+
+def test_stale_notice_needs_a_coding_run_and_a_change(coded_project):
+    from qualcx.report import stale_notice
+    store = coded_project.store
+    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"]})
+    assert stale_notice(store) == ""  # never coded by the machine: human codes only
+    _record(store, "themes")
+    _record(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": []})
+    _record(store, "ingest", {"interviews": 2, "skipped": 2, "errors": 1})  # an older record: no lists
+    assert stale_notice(store) == ""  # nothing changed since the themes
+    _record(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": ["c.txt"]})
+    assert stale_notice(store).startswith("the themes were found before the last ingest "
+                                          "changed the interviews.")
+    unfinished = store.start_run("code", {}, {}, "2023-11-14T00:00:02")
+    assert unfinished and "last coding run" not in stale_notice(store)  # failed: not a run
