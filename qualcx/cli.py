@@ -94,8 +94,9 @@ def _print_ingest(result):
                      str(r["segments"]), str(len(r["warnings"]))))
     _table(rows, left=2)
     for r in result.rows:
-        for warning in [] if r.get("unchanged") else r["warnings"]:  # said when it was read
-            click.echo(f"warning: {warning}", err=True)
+        for warning in r["warnings"]:  # an unchanged file's were said when it was read
+            if warning not in r.get("said", ()):
+                click.echo(f"warning: {warning}", err=True)
     for coding in result.orphaned:
         click.echo(f"warning: human code '{coding['code']}' by {coding['coder']} in "
                    f"{coding['interview_id']} lost its text: \"{coding['text'][:60]}\"", err=True)
