@@ -306,6 +306,109 @@ def segment_explanation(project, ref: str) -> dict:
             "machine": machine, "human": human, "rejections": rejections}
 
 
+KINDS = {"definition": "definition", "include": "inclusion text", "example": "example",
+         "exclude": "exclusion text", "counter_example": "counter-example"}
+
+
+def evidence_lines(ev: dict, offset: int = 0) -> list[str]:
+    """A machine coding's stored evidence as plain sentences, every stored figure kept.
+
+    ``offset`` is the segment's start in its interview, so keyword positions are given in the
+    interview's characters, like the segment's own. Keys this function does not know (a store
+    written by another version) are still shown, as ``name: value`` in words.
+    """
+    lines, shown = [], {"score", "keywords"}
+    if "zero_shot" in ev:
+        lines.append(f"zero-shot score (the codebook's evidence alone): {_num(ev['zero_shot'])}")
+    nearest = ev.get("nearest") or {}
+    if "semantic" in ev and ev["semantic"] != nearest.get("similarity"):
+        lines.append(f"similarity to the code's closest prototype: {_num(ev['semantic'])}")
+    for key, label in (("nearest", "nearest"), ("negative", "negative evidence, nearest")):
+        item = ev.get(key)
+        if item:
+            lines.append(f"{label} {KINDS.get(item.get('kind'), item.get('kind') or 'text')}: "
+                         f"{_quote(item.get('text'))} cosine {_num(item.get('similarity'))}")
+    matches = ev.get("keyword_matches")
+    if matches:
+        for m in matches:
+            said = "" if m["word"] == m["keyword"].lower() else f" as '{m['word']}' (same lemma)"
+            lines.append(f"keyword '{m['keyword']}'{said} at characters {offset + m['start']}-"
+                         f"{offset + m['end']}")
+    elif ev.get("keywords"):
+        lines.append("keywords matched: " + ", ".join(f"'{k}'" for k in ev["keywords"]))
+    elif "keywords" in ev:
+        lines.append("keywords matched: none")
+    ctx = ev.get("context")
+    if ctx:
+        question = f"the question {_quote(ctx['question'])}" if ctx.get("question") \
+            else "no question"
+        lines.append(f"context ({question} and any neighbouring segments of the turn): cosine "
+                     f"{_num(ctx.get('similarity'))} at weight {ctx.get('weight')}, "
+                     f"{_signed(ctx.get('contribution'))} to the evidence")
+    elif "context" in ev:
+        lines.append("context: none (no question and no neighbouring segment in the turn)")
+    cal = ev.get("calibration")
+    if cal:
+        lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's mean "
+                     f"over the project (z), {_num(abs(cal.get('gap') or 0))} behind the "
+                     "segment's strongest code (gap)")
+    learned = ev.get("learned")
+    if learned:
+        lines.append(f"learned: {_num(learned.get('share'))} of the most similar human-coded "
+                     f"segments carry the code (similarity-weighted share), from "
+                     f"{learned.get('examples')} human example(s); trust in those neighbours "
+                     f"{_num(learned.get('trust'))}, weight in the score {_num(learned.get('weight'))}")
+        near = learned.get("nearest")
+        if near:
+            lines.append(f"nearest segment a person coded with it: segment {near.get('segment_id')} "
+                         f"{_quote(near.get('text'))} cosine {_num(near.get('similarity'))}")
+    shown |= {"zero_shot", "semantic", "nearest", "negative", "keyword_matches", "context",
+              "calibration", "learned"}
+    lines += [f"{key.replace('_', ' ')}: {_plain(ev[key])}" for key in sorted(set(ev) - shown)
+              if ev[key] is not None]
+    return lines
+
+
+def _num(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _signed(value) -> str:
+    if not isinstance(value, (int, float)):
+        return "n/a"
+    return f"adds {value:.3f}" if value >= 0 else f"takes {-value:.3f}"
+
+
+def _quote(text) -> str:
+    return '"' + str(text or "").replace("\n", " ") + '"'
+
+
+def _plain(value) -> str:
+    """Any stored value in words: mappings as 'key value' pairs, lists joined by commas."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def human_source(src: dict) -> str:
+    """Where a human coding or rejection came from, in words ('' when not recorded)."""
+    if "source" not in src:
+        return ""
+    parts = [f"from {src['source']}, row {src.get('row')}"]
+    if src.get("passage"):
+        parts.append(f"passage at characters {src['passage'][0]}-{src['passage'][1]}")
+    if src.get("review"):
+        parts.append({"accept": "accepted in review", "add": "added in review",
+                      "reject": "rejected in review"}.get(src["review"], src["review"]))
+    parts += [f"{k.replace('_', ' ')} {_plain(v)}" for k, v in src.items()
+              if k not in ("source", "row", "passage", "review")]
+    return " (" + "; ".join(parts) + ")"
+
+
 def reattach_rejections(store) -> list[dict]:
     """Point rejections whose segment was replaced by a re-ingest at the segment now holding
     their text. Returns the rejections whose text is gone (they are kept, unattached)."""

@@ -195,11 +195,54 @@ def test_explain_shows_evidence_and_human_codes(project, tmp_path, hash_embedder
     result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:2"])
     assert result.exit_code == 0, result.output
     assert "question: And support?" in result.output
-    assert "support (Support) by ana (from codes.csv, row 2)" in result.output
+    assert "support (Support) by ana (from codes.csv, row 2; passage at characters 165-220)" \
+        in result.output
     if info["machine"]:
-        assert "nearest:" in result.output and "keywords matched:" in result.output
+        assert "      nearest " in result.output and "cosine" in result.output
+        assert "{" not in result.output and "[" not in result.output  # no raw records
     bad = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:99"])
     assert bad.exit_code == 1 and "no segment 'rita_2024:99'" in bad.output
+
+
+def test_evidence_reads_as_sentences_with_every_figure():
+    from qualcx.review import evidence_lines, human_source
+    ev = {"score": 0.81, "zero_shot": 0.42, "semantic": 0.55,
+          "nearest": {"kind": "example", "text": "We lost the account at renewal.",
+                      "similarity": 0.55},
+          "keywords": ["renewal"],
+          "keyword_matches": [{"word": "renewal", "keyword": "renew", "start": 12, "end": 19}],
+          "context": {"question": "Why do they leave?", "similarity": 0.61, "weight": 0.4,
+                      "contribution": 0.024},
+          "negative": {"kind": "counter_example", "text": "They stayed.", "similarity": 0.58},
+          "calibration": {"z": 1.234, "gap": -0.5},
+          "learned": {"share": 0.6, "weight": 0.667, "trust": 0.9, "examples": 10,
+                      "nearest": {"segment_id": 7, "text": "At renewal they\nleft.",
+                                  "similarity": 0.62, "coded": True}},
+          "future_part": {"alpha_value": 0.123456, "items": [1, 2]}}
+    lines = evidence_lines(ev, offset=100)
+    assert lines == [
+        "zero-shot score (the codebook's evidence alone): 0.42",
+        "nearest example: \"We lost the account at renewal.\" cosine 0.55",
+        "negative evidence, nearest counter-example: \"They stayed.\" cosine 0.58",
+        "keyword 'renew' as 'renewal' (same lemma) at characters 112-119",
+        "context (the question \"Why do they leave?\" and any neighbouring segments of the turn): "
+        "cosine 0.61 at weight 0.4, adds 0.024 to the evidence",
+        "calibration: 1.23 standard deviations from the code's mean over the project (z), 0.50 "
+        "behind the segment's strongest code (gap)",
+        "learned: 0.60 of the most similar human-coded segments carry the code "
+        "(similarity-weighted share), from 10 human example(s); trust in those neighbours 0.90, "
+        "weight in the score 0.67",
+        "nearest segment a person coded with it: segment 7 \"At renewal they left.\" cosine 0.62",
+        "future part: alpha value 0.1235, items 1, 2"]
+    # evidence stored before keyword positions were kept
+    old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})
+    assert old == ["similarity to the code's closest prototype: 0.30",
+                   "keywords matched: 'price', 'cancel'",
+                   "context: none (no question and no neighbouring segment in the turn)"]
+    assert human_source({"source": "r.xlsx", "row": 4, "review": "accept"}) == \
+        " (from r.xlsx, row 4; accepted in review)"
+    assert human_source({"source": "c.csv", "row": 2, "passage": [5, 40]}) == \
+        " (from c.csv, row 2; passage at characters 5-40)"
 
 
 def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
