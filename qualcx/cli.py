@@ -388,8 +388,14 @@ def review(state, output, import_file, coder):
         if not coder:
             raise click.UsageError("give the reviewer's name with --coder NAME")
         r = import_review(state.project, Path(import_file), coder)
+        for line, reason in r.left_out:
+            click.echo(f"not imported: {import_file}, line {line}: {reason}", err=True)
+        moved = (f" {r.reanchored} row(s) were found again by their text after a re-ingest."
+                 if r.reanchored else "")
+        left = f" {len(r.left_out)} row(s) not imported." if r.left_out else ""
         click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
-                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged.")
+                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged."
+                   f"{moved}{left}")
         return
     target = Path(output) if output else state.project.reports_dir / "review.xlsx"
     target.parent.mkdir(parents=True, exist_ok=True)
