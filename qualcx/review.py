@@ -222,7 +222,7 @@ def _row_segments(ref: str, interview: str, text: str, known: dict, texts: dict,
     interview_id = resolve_interview(interview, names)
     if interview_id is None:
         raise _RowProblem(f"{what}, and there is no ingested interview '{interview}'")
-    span, reason = anchor(texts[interview_id], text, None)
+    span, _ = anchor(texts[interview_id], text, None)
     if span is None:
         raise _RowProblem(f"{what}, and the row's text is not in {interview_id} (the transcript "
                           "changed there); review it again in a new sheet")
