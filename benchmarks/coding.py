@@ -94,7 +94,7 @@ def main():
         code = time.perf_counter() - start
         embed = (before + embed_alone()) / 2
         start = time.perf_counter()
-        KeywordMatcher(project.codebook, nlp).find(texts)
+        KeywordMatcher(project.codebook, nlp).find_spans(texts)
         keywords = time.perf_counter() - start
         start = time.perf_counter()
         emb = Embedder(s["embedding_model"], project.store, batch_size=int(s["batch_size"]))

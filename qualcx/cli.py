@@ -94,8 +94,9 @@ def _print_ingest(result):
                      str(r["segments"]), str(len(r["warnings"]))))
     _table(rows, left=2)
     for r in result.rows:
-        for warning in [] if r.get("unchanged") else r["warnings"]:  # said when it was read
-            click.echo(f"warning: {warning}", err=True)
+        for warning in r["warnings"]:  # an unchanged file's were said when it was read
+            if warning not in r.get("said", ()):
+                click.echo(f"warning: {warning}", err=True)
     for coding in result.orphaned:
         click.echo(f"warning: human code '{coding['code']}' by {coding['coder']} in "
                    f"{coding['interview_id']} lost its text: \"{coding['text'][:60]}\"", err=True)
@@ -393,8 +394,14 @@ def review(state, output, import_file, coder):
         if not coder:
             raise click.UsageError("give the reviewer's name with --coder NAME")
         r = import_review(state.project, Path(import_file), coder)
+        for line, reason in r.left_out:
+            click.echo(f"not imported: {import_file}, line {line}: {reason}", err=True)
+        moved = (f" {r.reanchored} row(s) were found again by their text after a re-ingest."
+                 if r.reanchored else "")
+        left = f" {len(r.left_out)} row(s) not imported." if r.left_out else ""
         click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
-                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged.")
+                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged."
+                   f"{moved}{left}")
         return
     target = Path(output) if output else state.project.reports_dir / "review.xlsx"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -477,33 +484,6 @@ def agree(state, coders, level, units, disagreements_out):
         click.echo(f"Wrote {len(found)} disagreements to {disagreements_out}")
 
 
-def _print_evidence(ev: dict) -> None:
-    shown = {"score"}
-    if "semantic" in ev:
-        click.echo(f"      semantic similarity: {_fmt(ev['semantic'])}")
-        shown.add("semantic")
-    if ev.get("keywords") is not None:
-        click.echo("      keywords matched: " + (", ".join(ev["keywords"]) or "none"))
-        shown.add("keywords")
-    for key in ("nearest", "negative"):
-        item = ev.get(key)
-        shown.add(key)
-        if item:
-            label = "nearest" if key == "nearest" else "negative evidence"
-            click.echo(f"      {label}: {item.get('kind', '')} ({_fmt(item.get('similarity'))}) "
-                       f"\"{item.get('text', '')}\"")
-    ctx = ev.get("context")
-    shown.add("context")
-    if ctx:
-        click.echo(f"      context: similarity {_fmt(ctx.get('similarity'))} at weight "
-                   f"{ctx.get('weight')} (question: \"{ctx.get('question') or ''}\")")
-        for k, v in ctx.items():
-            if k not in ("similarity", "weight", "question"):
-                click.echo(f"        {k}: {v}")
-    for key in sorted(set(ev) - shown):
-        click.echo(f"      {key}: {ev[key]}")
-
-
 @cli.command()
 @click.argument("segment")
 @pass_state
@@ -514,7 +494,7 @@ def explain(state, segment):
 
         qualcx -p my-study explain I01:4
     """
-    from .review import segment_explanation
+    from .review import evidence_lines, human_source, segment_explanation
     e = segment_explanation(state.project, segment)
     role = f", {e['role']}" if e["role"] else ""
     click.echo(f"Segment {e['id']}: {e['interview']}:{e['index']} ({e['speaker']}{role}), "
@@ -525,18 +505,16 @@ def explain(state, segment):
     click.echo("Machine codes:" + ("" if e["machine"] else " none"))
     for c in e["machine"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
-        _print_evidence(c["evidence"])
+        for line in evidence_lines(c["evidence"], e["start"]):
+            click.echo("      " + line.replace("\n", "\n" + " " * 8))
     click.echo("Human codes:" + ("" if e["human"] else " none"))
     for c in e["human"]:
-        src = c["evidence"]
-        where = f" (from {src['source']}, row {src['row']})" if "source" in src else ""
-        click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}{where}")
+        click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}{human_source(c['evidence'])}")
     if e["rejections"]:
         click.echo("Rejected:")
         for r in e["rejections"]:
-            where = f" (from {r['source']['source']}, row {r['source']['row']})" \
-                if "source" in r["source"] else ""
-            click.echo(f"  {r['code']} ({r['name']}) rejected by {r['coder']}{where}")
+            click.echo(f"  {r['code']} ({r['name']}) rejected by {r['coder']}"
+                       f"{human_source(r['source'])}")
 
 
 def main():

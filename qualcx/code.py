@@ -112,7 +112,7 @@ def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | N
         f"SELECT id, text FROM turns WHERE id IN ({','.join('?' * len(q_ids))})", q_ids)}
     q_vecs = dict(zip(q_ids, embedder.encode([q_text[q] for q in q_ids]))) if q_ids else {}
     ctx_vecs = context_vectors(segments, seg_vecs, q_vecs) if segments else seg_vecs
-    hits = KeywordMatcher(codebook, keyword_nlp).find(texts)
+    hits = KeywordMatcher(codebook, keyword_nlp).find_spans(texts)
     weight = float(settings["context_weight"])
     scores, parts = score_segments(seg_vecs, ctx_vecs, proto_vecs, protos, code_ids, hits,
                                    weight, float(settings["keyword_weight"]))

@@ -12,12 +12,13 @@ import io
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import QualcxError
-from .humancodes import (HumanCodesError, _norm_header, code_lookup, interview_lookup,
-                         read_table, resolve_code, resolve_interview)
+from .humancodes import (HumanCodesError, _norm_header, anchor, code_lookup, interview_lookup,
+                         load_interviews, normalise, read_table, resolve_code, resolve_interview,
+                         segments_for_span)
 
 # -- review sheets ---------------------------------------------------------------------------
 REVIEW_COLUMNS = ["segment_id", "interview", "role", "speaker", "question", "text", "code",
@@ -36,6 +37,8 @@ class ReviewResult:
     rejected: int   # machine codes rejected: recorded rejections
     added: int      # codes written into new_codes: human codings
     unchanged: int  # decisions already in the store
+    reanchored: int = 0  # rows whose segment was found again by its text after a re-ingest
+    left_out: list[tuple[int, str]] = field(default_factory=list)  # (sheet line, reason)
 
 
 def short_evidence(evidence: str | dict) -> str:
@@ -143,10 +146,19 @@ def _write_review_xlsx(path: Path, rows: list[dict]):
     book.save(path)
 
 
-def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
-    """Validated (segment_id, code, decision, row) from a review sheet.
+class _RowProblem(Exception):
+    """A review sheet row that cannot be imported; the rest of the sheet still is."""
 
-    Raises on the first bad row, before anything is written."""
+
+def _review_decisions(project, path: Path
+                      ) -> tuple[list[tuple[int, str, str, int]], list[tuple[int, str]], int]:
+    """Decisions (segment_id, code, decision, line) from a review sheet, the rows left out
+    (line, reason) and how many rows were re-anchored by their text.
+
+    A row whose segment is gone, or now holds other text (the transcript was re-ingested),
+    is found again by its text within its interview, by the rule of ``import-codes``
+    (:func:`~qualcx.humancodes.anchor`), and its decision applies to every segment that text
+    now codes. Raises only when the file is not a review sheet."""
     rows = read_table(path)
     if not any(any(c for c in r) for r in rows):
         raise HumanCodesError(path, "the review sheet is empty")
@@ -155,11 +167,12 @@ def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
         if needed not in header:
             raise HumanCodesError(path, f"no '{needed.replace('id', '_id')}' column; import a "
                                   "sheet written by 'qualcx review'", 1)
-    col = {name: header.index(name) for name in ("segmentid", "code", "decision")}
-    col["newcodes"] = header.index("newcodes") if "newcodes" in header else None
-    known = {r[0] for r in project.store.db.execute("SELECT id FROM segments")}
+    col = {name: header.index(name) if name in header else None
+           for name in ("segmentid", "code", "decision", "newcodes", "interview", "text")}
+    known = {r["id"]: r for r in project.store.db.execute("SELECT id, text FROM segments")}
     codes = code_lookup(project.codebook)
-    out = []
+    texts, names = load_interviews(project.store), interview_lookup(project.store)
+    out, left_out, reanchored = [], [], 0
     for n, row in enumerate(rows[1:], start=2):
         def cell(k, row=row):
             return row[col[k]].strip() if col[k] is not None and col[k] < len(row) else ""
@@ -167,27 +180,56 @@ def _review_decisions(project, path: Path) -> list[tuple[int, str, str, str]]:
         if not decision and not new:
             continue
         try:
-            seg_id = int(float(cell("segmentid")))
-        except ValueError:
-            raise HumanCodesError(path, f"segment_id '{cell('segmentid')}' is not a number", n)
-        if seg_id not in known:
-            raise HumanCodesError(path, f"segment {seg_id} is not in the project (was the sheet "
-                                  "written before the last ingest? write a new one)", n)
-        if decision:
-            if decision not in ACCEPT | REJECT:
-                raise HumanCodesError(path, f"decision '{cell('decision')}' must be accept, "
-                                      "reject or empty", n)
-            if not code:
-                raise HumanCodesError(path, "a decision needs a code in the code column; write "
-                                      "codes for an uncoded segment in new_codes", n)
-            out.append((seg_id, resolve_code(code, codes),
-                        "accept" if decision in ACCEPT else "reject", n))
-        for item in filter(None, (c.strip() for c in re.split(r"[;,]", new))):
-            resolved = resolve_code(item, codes)
-            if resolved not in project.codebook.codes:
-                raise HumanCodesError(path, f"new code '{item}' is not in the codebook", n)
-            out.append((seg_id, resolved, "add", n))
-    return out
+            wanted = []
+            if decision:
+                if decision not in ACCEPT | REJECT:
+                    raise _RowProblem(f"decision '{cell('decision')}' must be accept, reject or "
+                                      "empty")
+                if not code:
+                    raise _RowProblem("a decision needs a code in the code column; write codes "
+                                      "for an uncoded segment in new_codes")
+                wanted.append((resolve_code(code, codes),
+                               "accept" if decision in ACCEPT else "reject"))
+            for item in filter(None, (c.strip() for c in re.split(r"[;,]", new))):
+                resolved = resolve_code(item, codes)
+                if resolved not in project.codebook.codes:
+                    raise _RowProblem(f"new code '{item}' is not in the codebook")
+                wanted.append((resolved, "add"))
+            seg_ids, moved = _row_segments(cell("segmentid"), cell("interview"), cell("text"),
+                                           known, texts, names)
+        except _RowProblem as problem:
+            left_out.append((n, str(problem)))
+            continue
+        reanchored += moved
+        out += [(seg_id, c, d, n) for c, d in wanted for seg_id in seg_ids]
+    return out, left_out, reanchored
+
+
+def _row_segments(ref: str, interview: str, text: str, known: dict, texts: dict, names: dict
+                  ) -> tuple[list[int], bool]:
+    """The segments a review row is about, and whether they were found by the row's text."""
+    try:
+        seg_id = int(float(ref))
+    except ValueError:
+        seg_id = None
+    if seg_id in known and (not text or normalise(text)[0] == normalise(known[seg_id]["text"])[0]):
+        return [seg_id], False
+    what = f"segment {ref}" if seg_id is not None else f"segment_id '{ref}'"
+    what += " is not in the project" if seg_id not in known else " now holds other text"
+    if not text or not interview:
+        raise _RowProblem(f"{what}, and the row has no interview and text to find it by; "
+                          "review it again in a new sheet")
+    interview_id = resolve_interview(interview, names)
+    if interview_id is None:
+        raise _RowProblem(f"{what}, and there is no ingested interview '{interview}'")
+    span, _ = anchor(texts[interview_id], text, None)
+    if span is None:
+        raise _RowProblem(f"{what}, and the row's text is not in {interview_id} (the transcript "
+                          "changed there); review it again in a new sheet")
+    targets = segments_for_span(texts[interview_id].segments, *span)
+    if not targets:
+        raise _RowProblem(f"{what}, and the row's text now lies in interviewer talk")
+    return [t["id"] for t in targets], True
 
 
 def import_review(project, path, coder: str) -> ReviewResult:
@@ -198,16 +240,20 @@ def import_review(project, path, coder: str) -> ReviewResult:
     decision on a (segment, code) wins: accepting removes their earlier rejection, rejecting
     removes their earlier coding of that code on that segment.
 
+    Rows whose segment is gone after a re-ingest are found again by their text (see
+    :func:`_review_decisions`); rows that cannot be imported are listed in ``left_out`` with
+    their sheet line, and the others are imported.
+
     Raises:
-        HumanCodesError: the sheet is not a review sheet or a row is invalid (file and row named).
+        HumanCodesError: the file is not a review sheet (file and line named).
     """
     from .project import now_iso
     path = Path(path)
     if not coder or coder == project.settings["coder_name"]:
         raise HumanCodesError(path, "give the reviewer's name with --coder NAME (not the machine "
                               "coder's name)")
-    decisions = _review_decisions(project, path)
     reattach_rejections(project.store)
+    decisions, left_out, reanchored = _review_decisions(project, path)
     segs = {r["id"]: r for r in project.store.db.execute('SELECT * FROM segments')}
     created, counts = now_iso(), Counter()
     with project.store.transaction() as db:
@@ -240,7 +286,7 @@ def import_review(project, path, coder: str) -> ReviewResult:
                            (*values, source, created))
                 counts["rejected"] += 1
     return ReviewResult(str(path), counts["accepted"], counts["rejected"], counts["added"],
-                        counts["unchanged"])
+                        counts["unchanged"], reanchored, left_out)
 
 
 # -- explain ---------------------------------------------------------------------------------
@@ -304,6 +350,109 @@ def segment_explanation(project, ref: str) -> dict:
             "question": question["text"] if question else None,
             "before": neighbours.get(seg["idx"] - 1), "after": neighbours.get(seg["idx"] + 1),
             "machine": machine, "human": human, "rejections": rejections}
+
+
+KINDS = {"definition": "definition", "include": "inclusion text", "example": "example",
+         "exclude": "exclusion text", "counter_example": "counter-example"}
+
+
+def evidence_lines(ev: dict, offset: int = 0) -> list[str]:
+    """A machine coding's stored evidence as plain sentences, every stored figure kept.
+
+    ``offset`` is the segment's start in its interview, so keyword positions are given in the
+    interview's characters, like the segment's own. Keys this function does not know (a store
+    written by another version) are still shown, as ``name: value`` in words.
+    """
+    lines, shown = [], {"score", "keywords"}
+    if "zero_shot" in ev:
+        lines.append(f"zero-shot score (the codebook's evidence alone): {_num(ev['zero_shot'])}")
+    nearest = ev.get("nearest") or {}
+    if "semantic" in ev and ev["semantic"] != nearest.get("similarity"):
+        lines.append(f"similarity to the code's closest prototype: {_num(ev['semantic'])}")
+    for key, label in (("nearest", "nearest"), ("negative", "negative evidence, nearest")):
+        item = ev.get(key)
+        if item:
+            lines.append(f"{label} {KINDS.get(item.get('kind'), item.get('kind') or 'text')}: "
+                         f"{_quote(item.get('text'))} cosine {_num(item.get('similarity'))}")
+    matches = ev.get("keyword_matches")
+    if matches:
+        for m in matches:
+            said = "" if m["word"] == m["keyword"].lower() else f" as '{m['word']}' (same lemma)"
+            lines.append(f"keyword '{m['keyword']}'{said} at characters {offset + m['start']}-"
+                         f"{offset + m['end']}")
+    elif ev.get("keywords"):
+        lines.append("keywords matched: " + ", ".join(f"'{k}'" for k in ev["keywords"]))
+    elif "keywords" in ev:
+        lines.append("keywords matched: none")
+    ctx = ev.get("context")
+    if ctx:
+        question = f"the question {_quote(ctx['question'])}" if ctx.get("question") \
+            else "no question"
+        lines.append(f"context ({question} and any neighbouring segments of the turn): cosine "
+                     f"{_num(ctx.get('similarity'))} at weight {ctx.get('weight')}, "
+                     f"{_signed(ctx.get('contribution'))} to the evidence")
+    elif "context" in ev:
+        lines.append("context: none (no question and no neighbouring segment in the turn)")
+    cal = ev.get("calibration")
+    if cal:
+        lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's mean "
+                     f"over the project (z), {_num(abs(cal.get('gap') or 0))} behind the "
+                     "segment's strongest code (gap)")
+    learned = ev.get("learned")
+    if learned:
+        lines.append(f"learned: {_num(learned.get('share'))} of the most similar human-coded "
+                     f"segments carry the code (similarity-weighted share), from "
+                     f"{learned.get('examples')} human example(s); trust in those neighbours "
+                     f"{_num(learned.get('trust'))}, weight in the score {_num(learned.get('weight'))}")
+        near = learned.get("nearest")
+        if near:
+            lines.append(f"nearest segment a person coded with it: segment {near.get('segment_id')} "
+                         f"{_quote(near.get('text'))} cosine {_num(near.get('similarity'))}")
+    shown |= {"zero_shot", "semantic", "nearest", "negative", "keyword_matches", "context",
+              "calibration", "learned"}
+    lines += [f"{key.replace('_', ' ')}: {_plain(ev[key])}" for key in sorted(set(ev) - shown)
+              if ev[key] is not None]
+    return lines
+
+
+def _num(value) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def _signed(value) -> str:
+    if not isinstance(value, (int, float)):
+        return "n/a"
+    return f"adds {value:.3f}" if value >= 0 else f"takes {-value:.3f}"
+
+
+def _quote(text) -> str:
+    return '"' + str(text or "").replace("\n", " ") + '"'
+
+
+def _plain(value) -> str:
+    """Any stored value in words: mappings as 'key value' pairs, lists joined by commas."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def human_source(src: dict) -> str:
+    """Where a human coding or rejection came from, in words ('' when not recorded)."""
+    if "source" not in src:
+        return ""
+    parts = [f"from {src['source']}, row {src.get('row')}"]
+    if src.get("passage"):
+        parts.append(f"passage at characters {src['passage'][0]}-{src['passage'][1]}")
+    if src.get("review"):
+        parts.append({"accept": "accepted in review", "add": "added in review",
+                      "reject": "rejected in review"}.get(src["review"], src["review"]))
+    parts += [f"{k.replace('_', ' ')} {_plain(v)}" for k, v in src.items()
+              if k not in ("source", "row", "passage", "review")]
+    return " (" + "; ".join(parts) + ")"
 
 
 def reattach_rejections(store) -> list[dict]:

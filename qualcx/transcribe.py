@@ -263,7 +263,10 @@ def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: di
         if not any(t.role == "respondent" for t in turns):
             raise TranscriptFormatError(path, "every turn is the interviewer's; check the speaker "
                                         "labels and the interviewer_labels setting")
-        meta = {**doc.metadata, **_metadata_for(path, folder, metadata, doc.key)}
+        row = _metadata_for(path, folder, metadata, doc.key)
+        conflicts = _metadata_conflicts(doc, row, f"{path}#{doc.key}" if doc.key else str(path),
+                                        folder / METADATA_FILE)
+        meta = {**doc.metadata, **{k: v for k, v in row.items() if v != ""}}
         rel = path.relative_to(folder).as_posix()
         interview_id = meta.get("id") or doc.key or path.stem
         digest = hashlib.sha256(data)
@@ -272,8 +275,22 @@ def parse_file(path: Path, folder: Path, metadata: dict[str, dict], settings: di
         clean = {k: v for k, v in meta.items() if k not in ("id", "file", "_order") and v != ""}
         out.append(Transcript(id=str(interview_id), file=f"{rel}#{doc.key}" if doc.key else rel,
                               sha256=digest.hexdigest(), text=doc.text, turns=turns,
-                              metadata=clean, warnings=doc.warnings + more))
+                              metadata=clean, warnings=doc.warnings + conflicts + more))
     return out
+
+
+def _metadata_conflicts(doc: Document, row: dict, where: str, csv_path: Path) -> list[str]:
+    """Warnings for fields the transcript and its metadata.csv row give different values.
+
+    metadata.csv wins (one table of the study to keep up to date), but a silent override hides
+    a stale row or a stale front matter; an empty cell is no value and overrides nothing.
+    """
+    return [f"{where}: '{name}' is '{value.strip()}' in {doc.metadata_source} but "
+            f"'{row[name]}' in {csv_path}, line {row['_order']}; metadata.csv wins (make the two "
+            "agree, or remove one, to silence this warning)"
+            for name, value in doc.metadata.items()
+            if name not in ("file", "_order") and row.get(name, "") != ""
+            and str(value).strip() != row[name]]
 
 
 def redact_records(doc: Document, redactor) -> Document:
@@ -394,12 +411,16 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
         transcript.warnings = meta_warnings * (ordinal == 0) + transcript.warnings
         if (old is not None and old["sha256"] == transcript.sha256 and not seg_changed
                 and old["id"] == transcript.id):
+            # metadata.csv may have changed: its values and warnings are refreshed, and only
+            # warnings not said when the file was read are said again
             with store.transaction() as db:
-                db.execute("UPDATE interviews SET metadata = ?, ordinal = ? WHERE id = ?",
-                           (metadata_json(transcript.metadata), ordinal, transcript.id))
+                db.execute("UPDATE interviews SET metadata = ?, ordinal = ?, warnings = ? "
+                           "WHERE id = ?", (metadata_json(transcript.metadata), ordinal,
+                                            json.dumps(transcript.warnings, ensure_ascii=False),
+                                            transcript.id))
             result.skipped.append(transcript.file)
-            result.rows.append({**_summary_row(store, transcript.id, json.loads(old["warnings"])),
-                                "unchanged": True})
+            result.rows.append({**_summary_row(store, transcript.id, transcript.warnings),
+                                "said": json.loads(old["warnings"])})
             continue
         if nlp is None and settings["segment_unit"] != "turn":
             nlp = sentence_pipeline(settings["spacy_model"], settings["sentence_splitter"])

@@ -77,6 +77,26 @@ def test_reingest_says_when_interviews_need_coding_and_repeats_no_warnings(make_
     assert "1 interview(s) were read anew and have no machine codes yet" in changed.output
 
 
+def test_metadata_conflict_is_said_once_and_again_when_metadata_csv_changes(make_project):
+    root = make_project({"a.md": "---\nrole: Buyer\n---\nInterviewer: Why?\nBo: Price.\n"},
+                        toml='segment_unit = "turn"\n', metadata="file,role\na.md,Seller\n")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "warning:" in first.output and "'role' is 'Buyer' in its front matter but " \
+        "'Seller' in" in first.output and "metadata.csv wins" in first.output
+    again = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "warning:" not in again.output and "1 unchanged" in again.output
+    (root / "interviews" / "metadata.csv").write_text("file,role\na.md,Agent\n")
+    changed = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "'Buyer' in its front matter but 'Agent' in" in changed.output
+    assert "'Seller'" not in changed.output and "1 unchanged" in changed.output
+    (root / "interviews" / "metadata.csv").write_text("file,role\na.md,Buyer\n")
+    agreed = runner.invoke(cli, ["-p", str(root), "-q", "ingest"])
+    assert "warning:" not in agreed.output
+    row = next(line for line in agreed.output.splitlines() if line.startswith("a "))
+    assert row.split()[-1] == "0"  # no warnings stored any more
+
+
 def test_run_on_a_project_without_transcripts_says_what_to_do(tmp_path):
     runner = CliRunner()
     runner.invoke(cli, ["init", str(tmp_path / "s")])

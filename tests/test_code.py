@@ -52,6 +52,9 @@ def test_keywords_match_lemmas_but_not_inside_hyphenated_words(real_nlp_full):
     assert found[0]["churn"] == ["cancelled"] and found[0]["churn.price"] == ["expensive"]
     assert "support" not in found[1]             # 'ticket' only inside 'ticket-free'
     assert found[2]["support"] == ["ticket"]
+    spans = matcher.find_spans(["They cancelled, and cancelled again."])[0]["churn"]
+    assert spans == [{"word": "cancelled", "keyword": "cancel", "start": 5, "end": 14},
+                     {"word": "cancelled", "keyword": "cancel", "start": 20, "end": 29}]
 
 
 def test_context_changes_the_code(hash_embedder):

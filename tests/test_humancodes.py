@@ -172,17 +172,78 @@ def test_review_sheet_round_trip(project, tmp_path, hash_embedder, blank_nlp):
     assert len(project.store.rejections()) == result.rejected
 
 
-def test_review_errors_name_file_and_row(project, tmp_path):
-    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,support,maybe,\n", "r.csv")
+def test_review_rows_that_cannot_be_imported_are_listed_and_the_rest_imported(project,
+                                                                            tmp_path):
+    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,support,maybe,\n"
+                "999,support,accept,\n1,,,nonsense\n1,support,accept,\n", "r.csv")
+    result = import_review(project, path, "ana")
+    assert result.left_out == [
+        (2, "decision 'maybe' must be accept, reject or empty"),
+        (3, "segment 999 is not in the project, and the row has no interview and text to find "
+            "it by; review it again in a new sheet"),
+        (4, "new code 'nonsense' is not in the codebook")]
+    assert result.accepted == 1 and _human(project)[0][:2] == ("support", "ana")
+    out = CliRunner().invoke(cli, ["-p", str(project.root), "review", "--import", str(path),
+                                   "--coder", "ben"])
+    assert out.exit_code == 0
+    assert f"not imported: {path}, line 3: segment 999 is not in the project" in out.output
+    assert "1 accepted" in out.output and "3 row(s) not imported." in out.output
+
+
+def test_a_file_that_is_not_a_review_sheet_is_refused_whole(project, tmp_path):
+    path = _csv(tmp_path, "interview,code,text\nrita_2024,support,x\n", "codes.csv")
     with pytest.raises(HumanCodesError) as err:
         import_review(project, path, "ana")
-    assert str(err.value) == f"{path}, line 2: decision 'maybe' must be accept, reject or empty"
-    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n999,support,accept,\n", "r2.csv")
-    with pytest.raises(HumanCodesError, match="line 2: segment 999 is not in the project"):
-        import_review(project, path, "ana")
-    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,,,nonsense\n", "r3.csv")
-    with pytest.raises(HumanCodesError, match="line 2: new code 'nonsense' is not in the codebook"):
-        import_review(project, path, "ana")
+    assert str(err.value) == (f"{path}, line 1: no 'segment_id' column; import a sheet written "
+                              "by 'qualcx review'")
+    assert _human(project) == []
+
+
+def test_review_sheet_from_before_a_reingest_is_reanchored_by_text(project, tmp_path,
+                                                                   hash_embedder, blank_nlp):
+    import csv
+    _machine_code(project, hash_embedder, blank_nlp)
+    path, _ = write_review(project, tmp_path / "review.csv")
+    rows = list(csv.DictReader(path.open()))
+    by_text = {r["text"]: r for r in rows}
+    support = by_text["The support team answers every ticket within two hours."]
+    support.update(decision="", new_codes="support")
+    price = by_text["The price increase made many small customers cancel."]
+    price.update(decision="", new_codes="churn.price")
+    promise = by_text["That is our promise to them."]
+    promise.update(decision="", new_codes="support")
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = {r["text"]: n for n, r in enumerate(rows, start=2)}
+    # The transcript is edited and re-read: the ids now name other segments; one answer is gone.
+    transcript = project.root / "interviews" / "rita_2024.txt"
+    transcript.write_text(transcript.read_text().replace(
+        "That is our promise to them.", "We promise that.").replace(
+        "Rita: The price", "Rita: Hello.\n\nInterviewer: Go on.\n\nRita: The price"))
+    ingest(project, nlp=blank_nlp)
+    now = {r["id"]: r["text"] for r in project.store.db.execute("SELECT id, text FROM segments")}
+    assert now[int(price["segment_id"])] != price["text"]
+    result = import_review(project, path, "ana")
+    assert result.added == 2 and result.reanchored == 2
+    assert result.left_out == [(lines["That is our promise to them."],
+                                f"segment {promise['segment_id']} now holds other text, and the "
+                                "row's text is not in rita_2024 (the transcript changed there); "
+                                "review it again in a new sheet")]
+    assert _human(project) == [
+        ("churn.price", "ana", "The price increase made many small customers cancel."),
+        ("support", "ana", "The support team answers every ticket within two hours.")]
+
+
+def test_review_row_whose_segment_id_now_holds_other_text_follows_its_text(project, tmp_path):
+    segs = {r["text"]: r["id"] for r in project.store.db.execute("SELECT id, text FROM segments")}
+    wrong = segs["That is our promise to them."]  # the id is reused for other text
+    path = _csv(tmp_path, "segment_id,interview,text,code,decision,new_codes\n"
+                f"{wrong},rita_2024,A cheaper competitor called them.,,,churn\n", "r.csv")
+    result = import_review(project, path, "ana")
+    assert result.reanchored == 1 and result.left_out == []
+    assert _human(project) == [("churn", "ana", "A cheaper competitor called them.")]
 
 
 def test_explain_shows_evidence_and_human_codes(project, tmp_path, hash_embedder, blank_nlp):
@@ -195,11 +256,54 @@ def test_explain_shows_evidence_and_human_codes(project, tmp_path, hash_embedder
     result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:2"])
     assert result.exit_code == 0, result.output
     assert "question: And support?" in result.output
-    assert "support (Support) by ana (from codes.csv, row 2)" in result.output
+    assert "support (Support) by ana (from codes.csv, row 2; passage at characters 165-220)" \
+        in result.output
     if info["machine"]:
-        assert "nearest:" in result.output and "keywords matched:" in result.output
+        assert "      nearest " in result.output and "cosine" in result.output
+        assert "{" not in result.output and "[" not in result.output  # no raw records
     bad = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:99"])
     assert bad.exit_code == 1 and "no segment 'rita_2024:99'" in bad.output
+
+
+def test_evidence_reads_as_sentences_with_every_figure():
+    from qualcx.review import evidence_lines, human_source
+    ev = {"score": 0.81, "zero_shot": 0.42, "semantic": 0.55,
+          "nearest": {"kind": "example", "text": "We lost the account at renewal.",
+                      "similarity": 0.55},
+          "keywords": ["renewal"],
+          "keyword_matches": [{"word": "renewal", "keyword": "renew", "start": 12, "end": 19}],
+          "context": {"question": "Why do they leave?", "similarity": 0.61, "weight": 0.4,
+                      "contribution": 0.024},
+          "negative": {"kind": "counter_example", "text": "They stayed.", "similarity": 0.58},
+          "calibration": {"z": 1.234, "gap": -0.5},
+          "learned": {"share": 0.6, "weight": 0.667, "trust": 0.9, "examples": 10,
+                      "nearest": {"segment_id": 7, "text": "At renewal they\nleft.",
+                                  "similarity": 0.62, "coded": True}},
+          "future_part": {"alpha_value": 0.123456, "items": [1, 2]}}
+    lines = evidence_lines(ev, offset=100)
+    assert lines == [
+        "zero-shot score (the codebook's evidence alone): 0.42",
+        "nearest example: \"We lost the account at renewal.\" cosine 0.55",
+        "negative evidence, nearest counter-example: \"They stayed.\" cosine 0.58",
+        "keyword 'renew' as 'renewal' (same lemma) at characters 112-119",
+        "context (the question \"Why do they leave?\" and any neighbouring segments of the turn): "
+        "cosine 0.61 at weight 0.4, adds 0.024 to the evidence",
+        "calibration: 1.23 standard deviations from the code's mean over the project (z), 0.50 "
+        "behind the segment's strongest code (gap)",
+        "learned: 0.60 of the most similar human-coded segments carry the code "
+        "(similarity-weighted share), from 10 human example(s); trust in those neighbours 0.90, "
+        "weight in the score 0.67",
+        "nearest segment a person coded with it: segment 7 \"At renewal they left.\" cosine 0.62",
+        "future part: alpha value 0.1235, items 1, 2"]
+    # evidence stored before keyword positions were kept
+    old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})
+    assert old == ["similarity to the code's closest prototype: 0.30",
+                   "keywords matched: 'price', 'cancel'",
+                   "context: none (no question and no neighbouring segment in the turn)"]
+    assert human_source({"source": "r.xlsx", "row": 4, "review": "accept"}) == \
+        " (from r.xlsx, row 4; accepted in review)"
+    assert human_source({"source": "c.csv", "row": 2, "passage": [5, 40]}) == \
+        " (from c.csv, row 2; passage at characters 5-40)"
 
 
 def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 
@@ -118,6 +119,40 @@ def test_metadata_row_naming_no_transcript_is_a_warning(make_project, blank_nlp)
     assert any("metadata.csv, line 3: no transcript matches 'missing.txt'" in w
                for w in row["warnings"])
     assert '"role": "Support agent"' in project.store.interviews()[0]["metadata"]
+
+
+def test_metadata_csv_disagreeing_with_front_matter_is_a_warning(make_project, blank_nlp):
+    front = "---\nrole: Sales lead\ncountry: Finland\ndepartment: Sales\n---\n"
+    root = make_project({"a.md": front + TWO_SPEAKERS, "b.md": front + TWO_SPEAKERS},
+                        metadata="file,role,country,department\na.md,Support agent,Finland,\n"
+                                 "b.md,Sales lead,Finland,Sales\n")
+    project = Project(root)
+    result = ingest(project, nlp=blank_nlp)
+    a, b = result.rows
+    csv_path = root / "interviews" / "metadata.csv"
+    assert a["warnings"] == [f"{root / 'interviews' / 'a.md'}: 'role' is 'Sales lead' in its front "
+                             f"matter but 'Support agent' in {csv_path}, line 2; metadata.csv "
+                             "wins (make the two agree, or remove one, to silence this warning)"]
+    assert b["warnings"] == []  # the same values in both
+    meta = {r["id"]: json.loads(r["metadata"]) for r in project.store.interviews()}
+    # metadata.csv wins; its empty cell leaves the front matter's department
+    assert meta["a"] == {"role": "Support agent", "country": "Finland", "department": "Sales"}
+    stored = project.store.db.execute("SELECT warnings FROM interviews WHERE id = 'a'").fetchone()
+    assert json.loads(stored[0]) == a["warnings"]
+
+
+def test_wide_table_row_disagreeing_with_metadata_csv_names_the_row(make_project, blank_nlp,
+                                                                   hash_embedder):
+    from qualcx.nlp import Embedder
+    root = make_project({"answers.csv": "id,Why do customers leave?,team\nP1,Price.,Sales\n"},
+                        toml='table_questions = { "Why do customers leave?" = "Q1" }\n',
+                        metadata="id,team\nP1,Support\n")
+    project = Project(root)
+    result = ingest(project, nlp=blank_nlp, embedder=Embedder("hash", None, model=hash_embedder))
+    [warning] = result.rows[0]["warnings"]
+    assert warning.startswith(f"{root / 'interviews' / 'answers.csv'}#P1: 'team' is 'Sales' in "
+                              "its table row (line 2) but 'Support' in ")
+    assert "metadata.csv, line 2; metadata.csv wins" in warning
 
 
 def test_reingest_skips_unchanged_and_reattaches_human_codes(make_project, blank_nlp):

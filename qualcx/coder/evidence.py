@@ -74,7 +74,7 @@ class KeywordMatcher:
         self.nlp = nlp
         self.lemmatizer = nlp.get_pipe("lemmatizer") if _has_lemmas(nlp) else None
         self._cache: dict[tuple[str, tuple], frozenset] = {}
-        self.phrases: dict[str, list[tuple[str, list[frozenset]]]] = {}
+        self.phrases: dict[str, list[tuple[str, str, list[frozenset]]]] = {}
         for code in codebook.codes.values():
             for keyword in code.keywords:
                 words = [t.lower_ for t in nlp.make_doc(keyword) if not t.is_space]
@@ -82,7 +82,7 @@ class KeywordMatcher:
                     continue
                 readings = [self.readings(w, self.KEYWORD_POS) for w in words]
                 for first in readings[0]:
-                    self.phrases.setdefault(first, []).append((code.id, readings))
+                    self.phrases.setdefault(first, []).append((code.id, keyword, readings))
 
     def readings(self, word: str, pos: tuple[str, ...]) -> frozenset:
         """The word and its lemmas under each part of speech in ``pos``."""
@@ -99,7 +99,16 @@ class KeywordMatcher:
 
     def find(self, texts: list[str]) -> list[dict[str, list[str]]]:
         """For each text, the codes whose keywords occur and the words that matched."""
-        out: list[dict[str, list[str]]] = [{} for _ in texts]
+        out = []
+        for found in self.find_spans(texts):
+            out.append({code_id: list(dict.fromkeys(m["word"] for m in matches))
+                        for code_id, matches in found.items()})
+        return out
+
+    def find_spans(self, texts: list[str]) -> list[dict[str, list[dict]]]:
+        """For each text, per code: every match with the words as written, the codebook
+        keyword they matched, and their character offsets into the text."""
+        out: list[dict[str, list[dict]]] = [{} for _ in texts]
         if not self.phrases:
             return out
         for i, text in enumerate(texts):
@@ -107,15 +116,19 @@ class KeywordMatcher:
             words = [t.lower_ for t in doc]
             forms = [self.readings(w, self.TEXT_POS) for w in words]
             for k, candidates in enumerate(forms):
+                seen = set()
                 for lemma in candidates:
-                    for code_id, phrase in self.phrases.get(lemma, ()):
+                    for code_id, keyword, phrase in self.phrases.get(lemma, ()):
                         end = k + len(phrase)
-                        if end <= len(forms) and not _inside_compound(doc, k, end) and all(
-                                forms[k + n] & phrase[n] for n in range(len(phrase))):
-                            found = out[i].setdefault(code_id, [])
-                            matched = doc[k:end].text.lower()
-                            if matched not in found:
-                                found.append(matched)
+                        if (code_id, keyword) in seen or end > len(forms) or _inside_compound(
+                                doc, k, end) or not all(forms[k + n] & phrase[n]
+                                                        for n in range(len(phrase))):
+                            continue
+                        seen.add((code_id, keyword))
+                        span = doc[k:end]
+                        out[i].setdefault(code_id, []).append(
+                            {"word": span.text.lower(), "keyword": keyword,
+                             "start": span.start_char, "end": span.end_char})
         return out
 
 
@@ -204,7 +217,11 @@ def blend_vectors(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, context_weight: fl
 
 def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: list[dict],
             code_id: str, question: str | None, context_weight: float, score: float) -> dict:
-    """The evidence record stored with a machine coding (keys: see the module docstring)."""
+    """The evidence record stored with a machine coding (keys: see the module docstring).
+
+    ``keyword_hits`` are :meth:`KeywordMatcher.find_spans` results; ``keyword_matches`` keeps
+    each match's codebook keyword and offsets into the segment, ``keywords`` the words alone.
+    """
     nearest = protos[parts["pos_arg"][i, j]]
     ev = {"score": round(float(score), 4),
           "zero_shot": round(float(parts["zero_shot"][i, j]), 4) if "zero_shot" in parts
@@ -212,7 +229,8 @@ def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: 
           "semantic": round(float(parts["pos"][i, j]), 4),
           "nearest": {"kind": nearest.kind, "text": nearest.text,
                       "similarity": round(float(parts["pos"][i, j]), 4)},
-          "keywords": keyword_hits[i].get(code_id, []),
+          "keywords": list(dict.fromkeys(m["word"] for m in keyword_hits[i].get(code_id, []))),
+          "keyword_matches": keyword_hits[i].get(code_id, []),
           "context": None, "negative": None, "learned": None,
           "calibration": {"z": round(float(parts["z"][i, j]), 3),
                           "gap": round(float(parts["gap"][i, j]), 3)}}

@@ -32,6 +32,7 @@ class Document:
     key: str | None = None  # interview id inside a file holding several (tables)
     metadata: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    metadata_source: str = "its front matter"  # where ``metadata`` was read, for warnings
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str | None]:

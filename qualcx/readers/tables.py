@@ -164,7 +164,8 @@ def _wide(path, header, rows, columns, questions, warnings) -> list[Document]:
                 if i not in question_idx and i != id_col and v and header[i].strip()}
         if records:
             docs.append(Document(turns_text(records), turns=records, key=key, metadata=meta,
-                                 warnings=list(warnings)))
+                                 warnings=list(warnings),
+                                 metadata_source=f"its table row (line {line_no})"))
     if not docs:
         raise TranscriptFormatError(path, "no answers in the question columns")
     return docs
