@@ -420,7 +420,7 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
                                             transcript.id))
             result.skipped.append(transcript.file)
             result.rows.append({**_summary_row(store, transcript.id, transcript.warnings),
-                                "said": json.loads(old["warnings"])})
+                                "said": json.loads(old["warnings"]), "unchanged": True})
             continue
         if nlp is None and settings["segment_unit"] != "turn":
             nlp = sentence_pipeline(settings["spacy_model"], settings["sentence_splitter"])
