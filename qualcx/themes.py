@@ -135,6 +135,11 @@ def _is_proper(token) -> bool:
     return token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_sent_start is False)
 
 
+def _generic(word: str) -> bool:
+    """A word too general to name a theme alone, in either number ("team", "teams")."""
+    return word in GENERIC or _singular(word) in GENERIC
+
+
 def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
              proper: set[str] | None = None) -> list[str]:
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
@@ -148,7 +153,7 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     out, run = [], []
     for token in list(doc) + [None]:
         if token is not None and token.pos_ in PHRASE_POS and token.is_alpha \
-                and (token.lower_ not in stop or token.lower_ in GENERIC):
+                and (token.lower_ not in stop or _generic(token.lower_)):
             run.append(token)
             continue
         run = run[-3:]
@@ -156,7 +161,7 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             run.pop(0)
         while run and run[-1].pos_ not in NOUN_POS:
             run.pop()
-        if run and not all(t.lower_ in GENERIC or t.lower_ in stop for t in run):
+        if run and not all(_generic(t.lower_) or t.lower_ in stop for t in run):
             out.append(" ".join(t.lower_ for t in run))
             if proper is not None and any(_is_proper(t) for t in run):
                 proper.add(out[-1])
@@ -725,14 +730,26 @@ def is_small_talk(theme: Theme, edges: Sequence[str]) -> bool:
         sum(bool(edges[m]) for m in theme.members) >= SMALL_TALK_SHARE * len(theme.members)
 
 
-def _as_small_talk(theme: Theme, edges: Sequence[str]) -> Theme:
-    """A set-aside theme keeps only its segments at the edges, labelled "Introductions" when
-    most sit in openings (the interviewee's role and team); the rest belong to no theme."""
+def _without_edges(theme: Theme, edges: Sequence[str]) -> Theme:
+    """An emergent theme without its segments in interviews' openings and closings: uncoded
+    talk there ("Sorry I'm late, the meeting before ran over") is about the interview even
+    when it sounds like the theme."""
+    from dataclasses import replace
+    keep = [i for i, m in enumerate(theme.members) if not edges[m]]
+    return replace(theme, members=tuple(theme.members[i] for i in keep),
+                   similarity=tuple(theme.similarity[i] for i in keep)
+                   if theme.similarity else ())
+
+
+def _as_small_talk(theme: Theme, edges: Sequence[str], whole: bool = True) -> Theme:
+    """The segments of ``theme`` at the edges, set aside. A ``whole`` theme set aside is
+    labelled "Introductions" when most of them sit in openings (the interviewee's role and
+    team); its other segments belong to no theme."""
     from dataclasses import replace
     kept = [(m, s) for m, s in zip(theme.members, theme.similarity or [0.0] * len(theme.members))
             if edges[m]]
     openings = sum(edges[m] == "opening" for m, _ in kept)
-    label = "Introductions" if openings > len(kept) / 2 else theme.label
+    label = "Introductions" if whole and openings > len(kept) / 2 else theme.label
     return replace(theme, label=label, members=tuple(m for m, _ in kept),
                    similarity=tuple(s for _, s in kept) if theme.similarity else ())
 
@@ -788,7 +805,15 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             if parent is None:
                 result.small_talk.extend(_as_small_talk(t, edges) for t in found
                                          if is_small_talk(t, edges))
-                found = _renumber([t for t in found if not is_small_talk(t, edges)], prefix)
+                kept = [_without_edges(t, edges) for t in found if not is_small_talk(t, edges)]
+                result.small_talk.extend(_as_small_talk(t, edges, whole=False) for t in found
+                                         if not is_small_talk(t, edges)
+                                         and any(edges[m] for m in t.members))
+                if interviews is not None:  # what is left must still be more than an anecdote
+                    need = min(MIN_THEME_INTERVIEWS, len({interviews[i] for i in positions}))
+                    kept = [t for t in kept
+                            if len({interviews[m] for m in t.members}) >= need]
+                found = _renumber([t for t in kept if t.members], prefix)
             result.themes.extend(found)
         if progress:
             progress(1)

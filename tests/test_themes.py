@@ -339,3 +339,22 @@ def test_a_theme_sharing_no_phrase_is_named_by_one_of_its_phrases_not_loose_ngra
                              None, base)
     assert out[0] and {k for k, _ in out[0]} <= {"invoice layout", "training schedule",
                                                   "spring"}
+
+
+def test_uncoded_talk_at_the_edges_leaves_an_emergent_theme_it_sounds_like(hash_embedder):
+    texts, interviews, codes = [], [], []
+    for n in range(6):  # two interviews open with an office-sounding apology
+        opening = [f"sorry I am late, the office kitchen was full this morning again, number {n}"
+                   ] if n < 2 else []
+        body = [f"{t} in interview {n}" for t in SUPPORT + OFFICE + SUPPORT]
+        texts += opening + body
+        interviews += [f"I{n}"] * (len(opening) + len(body))
+        codes += [set()] * len(opening) + [{"support"} if "office" not in t and "sauna" not in t
+                                            else set() for t in body]
+    emb = hash_embedder.encode(texts)
+    result = find_themes(texts, emb, codes, parse_codebook(MINI_CODEBOOK), min_segments=6,
+                         seed=3, interviews=interviews)
+    emergent = [m for t in result.themes if t.parent_code is None for m in t.members]
+    apologies = [i for i, t in enumerate(texts) if t.startswith("sorry")]
+    assert emergent and not set(apologies) & set(emergent)
+    assert set(apologies) <= {m for t in result.small_talk for m in t.members}
