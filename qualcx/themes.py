@@ -63,7 +63,7 @@ LEAD_PHRASE_SHARE = 0.4  # a phrase of several words leads a label if it scores 
 # the best keyword; otherwise the best keyword does
 ABSORB_SHARE = 0.3  # a phrase holding a better single word takes its place at this share
 # of its score ("price" -> "price increase")
-ABSORB_COVERAGE = 0.4  # ... and when it is used in this share of the segments using the word
+ABSORB_COVERAGE = 0.25  # ... and when it is used in this share of the segments using the word
 MIN_CENTRALITY = 0.05  # floor of a phrase's cosine to its theme's centroid
 PROPER_MIN_INTERVIEWS = 3  # a name enters a label only when this many interviews use it,
 PROPER_MIN_COVERAGE = 0.4  # in this share of the theme's segments and half its interviews
