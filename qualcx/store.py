@@ -156,6 +156,10 @@ class Store:
     def interviews(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM interviews ORDER BY ordinal, id").fetchall()
 
+    def speakers(self) -> list[str]:
+        """Every speaker label of the study's turns ("Interviewer", "Jonas"), sorted."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT speaker FROM turns ORDER BY 1")]
+
     def respondent_segments(self) -> list[sqlite3.Row]:
         """Respondent segments in interview and reading order, with their turn's speaker."""
         return self.db.execute(

@@ -70,6 +70,7 @@ PROPER_MIN_COVERAGE = 0.4  # in this share of the theme's segments and half its 
 KEYWORDS = 8  # keywords kept per theme
 PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read better
 MAX_THEMES = 12  # more clusters in one group are merged
+MISFIT_SILHOUETTE = -0.02  # a k-means member clearly closer to another theme belongs to none
 MIN_THEME_INTERVIEWS = 3  # a cluster fewer interviewees raise is an anecdote, not a theme
 EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
 BACKGROUND_SAMPLE = 2000  # segments, evenly spread, to estimate how common a phrase is
@@ -550,6 +551,8 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
         topic_model.representation_model = None
         topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
     topics = merge_topics(reassign_outliers(topics, embeddings), embeddings)
+    if len(texts) < UMAP_MIN_SEGMENTS:
+        topics = drop_misfits(topics, embeddings)
     if interviews is not None:
         topics = dissolve_anecdotes(topics, interviews, embeddings)
     topics = _renumber_topics(topics)
@@ -606,7 +609,25 @@ def dissolve_anecdotes(topics: list[int], interviews: Sequence[str], embeddings:
     small = {t for t, p in people.items() if len(p) < need}
     if not small or len(small) == len(people):
         return list(topics)
-    return reassign_outliers([-1 if t in small else t for t in topics], embeddings)
+    moved = reassign_outliers([-1 if t in small else t for t in topics], embeddings)
+    return [moved[i] if t in small else t for i, t in enumerate(topics)]
+
+
+def drop_misfits(topics: list[int], embeddings: np.ndarray,
+                 floor: float = MISFIT_SILHOUETTE) -> list[int]:
+    """Segments closer to another theme's segments than to their own theme's (silhouette, by
+    cosine, below ``floor``) belong to no theme: k-means puts every segment somewhere, and
+    these are the ones it forced, which blur what a theme is about and what it is called."""
+    idx = [i for i, t in enumerate(topics) if t != -1]
+    if len({topics[i] for i in idx}) < 2:
+        return list(topics)
+    from sklearn.metrics import silhouette_samples
+    fit = silhouette_samples(embeddings[idx], [topics[i] for i in idx], metric="cosine")
+    out = list(topics)
+    for i, value in zip(idx, fit):
+        if value < floor:
+            out[i] = -1
+    return out
 
 
 def _renumber_topics(topics: list[int]) -> list[int]:
@@ -757,8 +778,8 @@ def _as_small_talk(theme: Theme, edges: Sequence[str], whole: bool = True) -> Th
 def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[str]],
                 codebook, min_segments: int = 12, seed: int = 42, progress=None,
                 interviews: Sequence[str] | None = None, nlp=None,
-                make_model: Callable | None = None, embed: Callable | None = None
-                ) -> ThemeResult:
+                make_model: Callable | None = None, embed: Callable | None = None,
+                names: Sequence[str] = ()) -> ThemeResult:
     """Sub-themes per top-level code and emergent themes among uncoded segments.
 
     Args:
@@ -774,6 +795,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
         embed: ``embed(phrases)`` returns normalised vectors in the space of ``embeddings``
             (e.g. ``Embedder.encode``); label phrases are then weighed by how central they
             are to their theme.
+        names: the study's speakers ("Jonas", "Interviewer"); their words never enter a
+            label or keyword: a participant's name names no theme, and would identify them.
     """
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
     long_enough = [len(t.split()) >= MIN_THEME_WORDS for t in texts]
@@ -783,7 +806,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
         groups.append((_slug(code.id), code.id, positions))
     groups.append(("emergent", None, [i for i, codes in enumerate(code_sets)
                                       if not codes and long_enough[i]]))
-    stop = frequent_words(texts)
+    stop = frequent_words(texts) | {w for name in names
+                                    for w in re.findall(r"[a-z][a-z\-]+", name.lower())}
     result = ThemeResult([])
     labels: set[str] = set()
     edges = at_edges(interviews) if interviews is not None else [""] * len(texts)
@@ -843,7 +867,7 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     result = find_themes(texts, embeddings, code_sets, project.codebook,
                          settings["min_theme_segments"], settings["seed"], progress,
                          interviews=[s["interview_id"] for s in segments], nlp=nlp,
-                         embed=embedder.encode)
+                         embed=embedder.encode, names=store.speakers())
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):

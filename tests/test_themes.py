@@ -358,3 +358,16 @@ def test_uncoded_talk_at_the_edges_leaves_an_emergent_theme_it_sounds_like(hash_
     apologies = [i for i, t in enumerate(texts) if t.startswith("sorry")]
     assert emergent and not set(apologies) & set(emergent)
     assert set(apologies) <= {m for t in result.small_talk for m in t.members}
+
+
+def test_a_segment_closer_to_another_theme_than_its_own_belongs_to_none():
+    from qualcx.themes import dissolve_anecdotes, drop_misfits
+    emb = np.array([[1, 0], [0.99, 0.1], [0.98, 0.2], [0, 1], [0.1, 0.99], [0.2, 0.98],
+                    [0.3, 0.95]], dtype=float)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    # the last segment was put with the first theme, but sits among the second's
+    assert drop_misfits([0, 0, 0, 1, 1, 1, 0], emb) == [0, 0, 0, 1, 1, 1, -1]
+    assert drop_misfits([0, 0, 0, 1, 1, 1, 1], emb) == [0, 0, 0, 1, 1, 1, 1]
+    # dissolving an anecdote moves only its own segments; other outliers stay outliers
+    assert dissolve_anecdotes([0, 0, 0, 1, 1, 1, -1, 2], list("ABCABCAA"),
+                              np.vstack([emb, emb[:1]])) == [0, 0, 0, 1, 1, 1, -1, 0]
