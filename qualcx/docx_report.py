@@ -199,6 +199,7 @@ def _research_question(w, c, s):
                      for ch in x["children"]])
         if x["subthemes"]:
             w.heading("Sub-themes", 3)
+            w.para((x["subtheme_note"], "i"))
             for t in x["subthemes"]:
                 _theme(w, c, t, 4)
             if x["quotes"]:

@@ -370,7 +370,10 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
         c_people, c_segs, _ = corpus.prevalence(codebook.descendants(child))
         children.append({"code": codebook.codes[child], "interviewees": c_people,
                          "segments": c_segs})
+    from .themes import MIN_THEME_WORDS
     subthemes = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] == code_id]
+    in_subthemes = len({s for t in corpus.themes if t["parent_code"] == code_id
+                        for s, _ in t["members"]})
     shown = {q.segment_id for t in subthemes for q in t["quotes"]}
     quotes = code_quotes(corpus, ids, n_quotes, exclude=shown)
     if len(quotes) < 2:
@@ -378,6 +381,10 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
     missing = [i for i in corpus.interviews if i["id"] not in who]
     return {"code": code, "interviewees": people, "segments": segs, "total": total,
             "children": children, "quotes": quotes, "subthemes": subthemes, "missing": missing,
+            "subtheme_note": f"The sub-themes hold {in_subthemes} of the code's {segs} segments; "
+                             f"the others are shorter than {MIN_THEME_WORDS} words or fit none "
+                             "of them."
+                             if subthemes else "",
             "summary": _summary(corpus, codebook, code, people, segs, who, total, children)}
 
 

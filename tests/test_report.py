@@ -336,3 +336,24 @@ def test_stale_notice_needs_a_coding_run_and_a_change(coded_project):
                                           "changed the interviews.")
     unfinished = store.start_run("code", {}, {}, "2023-11-14T00:00:02")
     assert unfinished and "last coding run" not in stale_notice(store)  # failed: not a run
+
+
+def test_sub_themes_say_how_many_of_the_code_segments_they_hold(coded_project):
+    import json
+    store = coded_project.store
+    churn = [r["segment_id"] for r in store.codings() if r["code"].startswith("churn")]
+    text = {s["id"]: s["text"] for s in store.respondent_segments()}
+    with store.transaction() as db:
+        db.execute("DELETE FROM themes")
+        cur = db.execute("INSERT INTO themes (key, label, keywords, parent_code, ordinal) "
+                         "VALUES ('churn-1', 'Price increase', ?, 'churn', 0)",
+                         (json.dumps(["price increase", "contract"]),))
+        db.execute("INSERT INTO theme_segments VALUES (?, ?, 0.9)", (cur.lastrowid, churn[0]))
+    html_path, md_path = write_report(coded_project)
+    md = md_path.read_text()
+    n = len(set(churn))
+    assert f"The sub-themes hold 1 of the code's {n} segments" in md
+    uses = int("price increase" in text[churn[0]].lower())
+    assert f"keywords (segments using each): price increase ({uses}), contract (" in md
+    assert f"The sub-themes hold 1 of the code&#39;s {n} segments" in html_path.read_text() \
+        or f"The sub-themes hold 1 of the code's {n} segments" in html_path.read_text()
