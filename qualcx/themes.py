@@ -358,7 +358,10 @@ def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None
 
 
 def _singular(word: str) -> str:
-    """A crude singular, enough to tell "integration" and "integrations" are one word."""
+    """A crude singular, enough to tell "integration" and "integrations" (or "query" and
+    "queries") are one word."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") \
         else word
 
@@ -684,7 +687,9 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         chosen = _distinct([lead] + rest, n)
     else:
         chosen = []
-    label = " and ".join(p for p, _ in chosen)
+    names = [p for p, _ in chosen]
+    label = " and ".join(names) if len(names) < 3 else \
+        ", ".join(names[:-1]) + " and " + names[-1]
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
 
@@ -892,7 +897,7 @@ def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
     candidates = [Candidate(m, texts[m], interviews[m], roles.get(interviews[m], interviews[m]),
                             s) for m, s in zip(theme.members, theme.similarity)]
     quotes = select_quotes(candidates, n_examples, max_words=40)
-    head = theme.label.split(" and ")[0] if theme.label != "Unlabelled" else theme.key
+    head = re.split(r", | and ", theme.label)[0] if theme.label != "Unlabelled" else theme.key
     base = "emergent." + (re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-") or theme.key)
     code_id, n = base, 2
     while code_id in taken:

@@ -371,3 +371,12 @@ def test_a_segment_closer_to_another_theme_than_its_own_belongs_to_none():
     # dissolving an anecdote moves only its own segments; other outliers stay outliers
     assert dissolve_anecdotes([0, 0, 0, 1, 1, 1, -1, 2], list("ABCABCAA"),
                               np.vstack([emb, emb[:1]])) == [0, 0, 0, 1, 1, 1, -1, 0]
+
+
+def test_label_words_in_either_number_are_one_and_three_phrases_read_as_a_list():
+    from qualcx.themes import _distinct, _singular
+    assert _singular("queries") == _singular("query") == "query"
+    assert [p for p, _ in _distinct([("queries", 2.0), ("query", 1.5), ("buttons", 1.0)], 3)] \
+        == ["queries", "buttons"]
+    assert label_from_keywords(["heat map", "plot", "colors", "scale"], n=3) == \
+        "Heat map, plot and colors"
