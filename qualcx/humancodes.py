@@ -331,8 +331,11 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
 
     Raises:
         HumanCodesError: the file cannot be read or its columns cannot be told apart.
+        ProjectError: no interview is ingested yet (passages are anchored to segments).
     """
+    from .pipeline import require_segments
     from .project import now_iso
+    require_segments(project, "before importing codes")
     path = Path(path)
     rows = read_table(path)
     if not any(any(c for c in r) for r in rows):

@@ -18,13 +18,14 @@ def recorded(project: Project, command: str, summary: dict):
     project.store.finish_run(run_id, now_iso(), summary)
 
 
-def _require_segments(project: Project) -> int:
+def require_segments(project: Project, when: str = "") -> int:
     """The number of segments; an error that says what to do when there are none."""
     project.require_interviews_dir()
     n = project.store.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
     if not n:
         raise ProjectError(f"{project.interviews_dir}: no interviews ingested yet; put transcripts "
-                           "(.txt with 'Name: text' speaker labels) there and run 'qualcx ingest'")
+                           "(.txt with 'Name: text' speaker labels) there and run 'qualcx ingest'"
+                           + (f" {when}" if when else ""))
     return n
 
 
@@ -54,7 +55,7 @@ def code(project: Project, progress: Progress = QUIET) -> dict:
     from .code import code_project
     from .nlp import load_spacy
     codebook = project.codebook  # validate before any slow work
-    n = _require_segments(project)
+    n = require_segments(project)
     summary: dict = {}
     with recorded(project, "code", summary):
         with progress("Embedding segments", n) as step:
@@ -70,7 +71,7 @@ def themes(project: Project, progress: Progress = QUIET):
     from .nlp import load_spacy
     from .themes import themes_project
     project.codebook  # noqa: B018 - validate the codebook before any slow work
-    _require_segments(project)
+    require_segments(project)
     summary: dict = {}
     with recorded(project, "themes", summary):
         nlp = load_spacy(project.settings["spacy_model"], "lemmas")
@@ -84,7 +85,7 @@ def themes(project: Project, progress: Progress = QUIET):
 def report(project: Project, formats=("html", "md")):
     """Write the report files; returns their paths."""
     from .report import write_report
-    _require_segments(project)
+    require_segments(project)
     return write_report(project, formats)
 
 

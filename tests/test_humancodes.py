@@ -349,3 +349,16 @@ def test_rejections_follow_their_text_through_a_re_ingest(project, tmp_path, bla
     [rejection] = project.store.rejections()
     assert rejection["text"] == seg["text"] and rejection["segment_id"] != seg["id"]
     assert rejection["segment_id"] in {s["id"] for s in project.store.respondent_segments()}
+
+
+def test_importing_codes_before_any_ingest_says_to_ingest_first(make_project, tmp_path):
+    from click.testing import CliRunner
+
+    from qualcx.cli import cli
+    root = make_project({"a.txt": "Interviewer: Why?\nAnn: The price went up.\n"})
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text("interview,code,text,coder\na,churn,The price went up,ana\n")
+    result = CliRunner().invoke(cli, ["-p", str(root), "import-codes", str(sheet)])
+    assert result.exit_code == 1
+    assert "no interviews ingested yet" in result.output
+    assert "run 'qualcx ingest' before importing codes" in result.output
