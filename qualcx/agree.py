@@ -11,6 +11,10 @@ Units:
   rejected at least one code. With ``units="coded"`` only the segments at least one of the
   two coders coded count, for coders who coded a sample of passages rather than every
   segment.
+  A coder whose every decision came from a review sheet (``qualcx review --import``:
+  accepted, rejected or added codes, nothing imported or coded otherwise) judged only the
+  segments of the rows they decided; the rows they left blank are no judgement, so their
+  units are those segments.
 * interview level: the interviews both coders coded; the decision is "did this interview
   touch this code".
 
@@ -156,6 +160,21 @@ def coder_interviews(store, coder: str) -> set[str]:
     return found
 
 
+def reviewed_segments(store, coder: str) -> set[int] | None:
+    """The segments a pure reviewer decided on (codes accepted, rejected or added in review);
+    None when the coder coded anything otherwise (imported, or a machine)."""
+    import json
+    decided: set[int] = set()
+    for r in store.db.execute("SELECT segment_id, is_machine, evidence FROM codings WHERE "
+                              "coder = ? AND segment_id IS NOT NULL", (coder,)):
+        if r["is_machine"] or "review" not in json.loads(r["evidence"] or "{}"):
+            return None
+        decided.add(r["segment_id"])
+    decided |= {r[0] for r in store.db.execute(
+        "SELECT segment_id FROM rejections WHERE coder = ? AND segment_id IS NOT NULL", (coder,))}
+    return decided or None
+
+
 def _coder_codes(store, coder: str) -> dict[int, dict[str, float | None]]:
     """Per segment id, the codes the coder applied (with the machine score, if any)."""
     out: dict[int, dict[str, float | None]] = {}
@@ -194,6 +213,11 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
     raw_a, raw_b = _coder_codes(store, coder_a), _coder_codes(store, coder_b)
     if level == "segment" and units == "coded":
         segments = [s for s in segments if raw_a.get(s["id"]) or raw_b.get(s["id"])]
+    elif level == "segment":
+        for coder in (coder_a, coder_b):
+            decided = reviewed_segments(store, coder)
+            if decided is not None:
+                segments = [s for s in segments if s["id"] in decided]
     seen = {c for d in (raw_a, raw_b) for s in segments for c in d.get(s["id"], {})}
     order, unknown = _code_order(codebook, seen)
     # Unit -> set of codes (with ancestors), plus what is needed to list disagreements.

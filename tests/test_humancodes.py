@@ -362,3 +362,35 @@ def test_importing_codes_before_any_ingest_says_to_ingest_first(make_project, tm
     assert result.exit_code == 1
     assert "no interviews ingested yet" in result.output
     assert "run 'qualcx ingest' before importing codes" in result.output
+
+
+def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_path,
+                                                                   hash_embedder, blank_nlp):
+    import csv
+
+    from qualcx.agree import agreement, reviewed_segments
+    _machine_code(project, hash_embedder, blank_nlp)
+    path, _ = write_review(project, tmp_path / "review.csv")
+    rows = list(csv.DictReader(path.open()))
+    coded = [r for r in rows if r["code"]]
+    coded[0]["decision"] = "accept"  # one decision; every other row left blank
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    import_review(project, path, "ana")
+    store, machine = project.store, project.settings["coder_name"]
+    assert reviewed_segments(store, "ana") == {int(coded[0]["segment_id"])}
+    assert reviewed_segments(store, machine) is None
+    res = agreement(store, "ana", machine, project.codebook)
+    assert res.units == 1  # the blank rows are no judgement, not disagreements
+    everything = agreement(store, "ana", machine, project.codebook, units="coded")
+    assert everything.units >= 1
+    # a coder who also imported codes is compared over their interviews as before
+    other = next(s for s in store.respondent_segments()
+                 if s["id"] != int(coded[0]["segment_id"]))
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(f"interview,code,text,coder\n{other['interview_id']},churn,"
+                     f"\"{other['text']}\",ana\n")
+    assert import_codes(project, sheet).imported == 1
+    assert reviewed_segments(store, "ana") is None
