@@ -167,7 +167,8 @@ def small_talk(store) -> dict | None:
             f"first {OPENING_SHARE:.0%} or last {EDGE_SHARE:.0%} of their interviews "
             f"(interviews of {EDGE_MIN_SEGMENTS} segments or more) is about the interview "
             "itself or introduces the interviewee, not the research topic; its other segments "
-            "belong to no theme")
+            "belong to no theme, and the emergent themes that stay leave out their segments "
+            "there too")
     return {"themes": int(summary.get("small_talk", 0)),
             "segments": int(summary["small_talk_segments"]), "rule": rule}
 
