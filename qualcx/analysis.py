@@ -304,11 +304,17 @@ def interview_order(interviews: list[dict]) -> tuple[list[dict], str]:
 NUMBER_WORDS = {1: "interview", 2: "two interviews", 3: "three interviews", 4: "four interviews"}
 
 
-def saturation(corpus: Corpus, codebook, window: int = 2) -> dict:
+SATURATION_BASE = 4  # interviews before the last ``window`` ones, at least, to judge saturation
+# (a stopping rule needs an initial sample first: after two interviews of four, "nothing new"
+# says little)
+
+
+def saturation(corpus: Corpus, codebook, window: int = 2, base: int = SATURATION_BASE) -> dict:
     """Cumulative distinct codes and themes as interviews are added, and a plain verdict.
 
     The rule: saturation is claimed when the last ``window`` interviews added no code and no
-    theme that earlier interviews had not already raised. A code counts in an interview when
+    theme that earlier interviews had not already raised, and at least ``base`` interviews
+    came before them. A code counts in an interview when
     any of its segments carries it or one of its descendants; a theme when any of its segments
     comes from the interview.
 
@@ -339,17 +345,19 @@ def saturation(corpus: Corpus, codebook, window: int = 2) -> dict:
         steps.append({"interview": row["id"], "role": row["role"], "new_codes": new_codes,
                       "new_themes": new_themes, "codes": len(seen_codes),
                       "themes": len(seen_themes)})
-    reached, statement = _saturation_verdict(steps, window, codebook)
+    reached, statement = _saturation_verdict(steps, window, codebook, base)
     return {"order": order, "window": window, "steps": steps, "reached": reached,
             "statement": statement}
 
 
-def _saturation_verdict(steps: list[dict], window: int, codebook) -> tuple[bool | None, str]:
+def _saturation_verdict(steps: list[dict], window: int, codebook, base: int = SATURATION_BASE
+                        ) -> tuple[bool | None, str]:
     n = len(steps)
     what = NUMBER_WORDS.get(window, f"{window} interviews")
-    if n <= window:
-        return None, (f"Too few interviews ({n}) to judge saturation: the rule needs more than "
-                      f"{window} so that the last {what} can be compared with those before.")
+    if n < window + base:
+        return None, (f"Too few interviews ({n}) to judge saturation: the rule compares the last "
+                      f"{what if window > 1 else 'interview'} with at least {base} interviews "
+                      f"before them, so it needs {window + base}.")
     tail = steps[-window:]
     names = ", ".join(s["interview"] for s in tail)
     if not any(s["new_codes"] or s["new_themes"] for s in tail):

@@ -83,8 +83,13 @@ def init(directory):
     written = init_project(Path(directory))
     for path in written:
         click.echo(f"created {path}")
-    click.echo(f"Project ready in {directory}: put transcripts in {Path(directory) / 'interviews'}"
-               f" and run 'qualcx -p {directory} run'.")
+    root = Path(directory)
+    click.echo(f"Project ready in {directory}. Next:\n"
+               f"  1. edit {root / 'codebook' / 'cx.yaml'}: its research_questions and guide are "
+               "the demo study's; write your own (keep or adapt the codes)\n"
+               f"  2. put transcripts in {root / 'interviews'} (and their roles in "
+               "metadata.csv)\n"
+               f"  3. run 'qualcx -p {directory} run'")
 
 
 def _print_ingest(result):
@@ -261,6 +266,17 @@ def report(state, formats):
     notice = stale_notice(state.project.store)
     if notice:
         click.echo(f"warning: report out of date: {notice}", err=True)
+    _warn_default_questions(state.project)
+
+
+def _warn_default_questions(project):
+    from .project import default_questions_unchanged
+    same = default_questions_unchanged(project)
+    if same:
+        click.echo(f"warning: the codebook still holds the default {' and '.join(same)} (the "
+                   "demo study's), and the report presents them as your method; replace them "
+                   f"in {project.codebook_dir} (see 'Using it on your own interviews' in the "
+                   "README)", err=True)
 
 
 @cli.command()
@@ -288,6 +304,7 @@ def run(state):
                 click.echo(f"Report written to {path}")
 
     result = pipeline.run(state.project, state.progress, on_stage=show)
+    _warn_default_questions(state.project)
     if result.ingest.errors:
         sys.exit(1)
 

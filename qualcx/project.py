@@ -83,6 +83,28 @@ class Project:
             del self.__dict__["store"]
 
 
+DEFAULT_MARK = ("# qualcx's default codebook, copied by 'qualcx init'. Its research_questions and\n"
+                "# guide are the demo study's: replace them with your study's own before a\n"
+                "# report (the report presents them as your method); keep or adapt the codes.\n")
+
+
+def default_questions_unchanged(project) -> list[str]:
+    """What of the demo study's method a codebook copied by ``qualcx init`` still holds:
+    "research questions" and/or "interview guide" (a report would present them as the
+    researcher's own); empty for any other codebook."""
+    from .codebook import load_codebook
+    path = find_codebook(project.codebook_dir)
+    if not path.read_text(encoding="utf-8").startswith(DEFAULT_MARK):
+        return []
+    default, book = load_codebook(DEFAULT_CODEBOOK), project.codebook
+    same = []
+    if [q.text for q in book.research_questions] == [q.text for q in default.research_questions]:
+        same.append("research questions")
+    if book.guide and [q.text for q in book.guide] == [q.text for q in default.guide]:
+        same.append("interview guide")
+    return same
+
+
 def init_project(root: Path) -> list[Path]:
     """Create a project folder with the default codebook and a commented ``qualcx.toml``.
 
@@ -101,7 +123,8 @@ def init_project(root: Path) -> list[Path]:
         if source is not None:
             if any(target.parent.glob("*.y*ml")):
                 continue
-            shutil.copyfile(source, target)
+            target.write_text(DEFAULT_MARK + source.read_text(encoding="utf-8"),
+                              encoding="utf-8")
         elif target.name == "qualcx.toml":
             target.write_text(sample_toml(), encoding="utf-8")
         else:

@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
             "metadata column whose groups the report compares (default: the first column, "
             "department before country, that splits the interviews into 2 to 8 groups)"),
     Setting("saturation_window", 2,
-            "saturation is claimed when this many last interviews added no new code or theme"),
+            "saturation is claimed when this many last interviews added no new code or theme "
+            "(after at least 4 interviews before them)"),
     Setting("sentence_splitter", "sentencizer",
             "sentence boundaries for segments: 'sentencizer' (punctuation rules, fastest), "
             "'senter' (the spaCy model's statistical recogniser) or 'parser' (slowest)"),

@@ -91,7 +91,7 @@ def test_theme_interview_matrix():
 
 
 def test_saturation_in_date_order_when_later_interviews_add_nothing():
-    sat = saturation(corpus(), CODEBOOK, window=2)
+    sat = saturation(corpus(), CODEBOOK, window=2, base=2)
     assert sat["order"] == "date"
     assert [s["interview"] for s in sat["steps"]] == ["B", "C", "A", "D"]
     assert [(s["codes"], s["themes"]) for s in sat["steps"]] == [(1, 1), (3, 2), (3, 2), (3, 2)]
@@ -103,7 +103,7 @@ def test_saturation_in_date_order_when_later_interviews_add_nothing():
 
 
 def test_saturation_not_reached_when_the_last_interview_adds_a_theme():
-    sat = saturation(corpus(dates=False, extra_theme_in_d=True), CODEBOOK, window=2)
+    sat = saturation(corpus(dates=False, extra_theme_in_d=True), CODEBOOK, window=2, base=2)
     assert sat["order"] == "file"
     assert [s["interview"] for s in sat["steps"]] == ["A", "B", "C", "D"]
     assert sat["reached"] is False
@@ -114,6 +114,12 @@ def test_saturation_not_reached_when_the_last_interview_adds_a_theme():
 def test_saturation_needs_more_interviews_than_the_window():
     sat = saturation(corpus(), CODEBOOK, window=4)
     assert sat["reached"] is None and sat["statement"].startswith("Too few interviews (4)")
+    # two interviews after two others is no initial sample: nothing is claimed by default
+    sat = saturation(corpus(), CODEBOOK, window=2)
+    assert sat["reached"] is None
+    assert sat["statement"] == ("Too few interviews (4) to judge saturation: the rule compares "
+                                "the last two interviews with at least 4 interviews before "
+                                "them, so it needs 6.")
 
 
 def test_undated_interviews_come_last_in_file_order():

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -146,3 +148,30 @@ def test_report_warns_when_results_are_stale_and_run_never_does(make_project, ha
                      .paragraphs)
     assert "Out of date" not in html and "Out of date" not in word
     assert "The cost went up" in html and "The cost went up" in word  # the docx is current
+
+
+def test_init_says_to_write_your_own_questions_and_run_warns_until_you_do(tmp_path, monkeypatch,
+                                                                          hash_embedder):
+    from qualcx import nlp
+    monkeypatch.setattr(nlp, "load_sentence_model", lambda name: hash_embedder)
+    root = tmp_path / "study"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["init", str(root)])
+    assert "its research_questions and guide are the demo study's" in result.output
+    (root / "interviews" / "a.txt").write_text("Interviewer: Why did you leave?\n"
+                                               "Ann: The price went up and support was slow.\n")
+    (root / "qualcx.toml").write_text('spacy_model = "blank"\nsegment_unit = "turn"\n')
+    result = runner.invoke(cli, ["-p", str(root), "-q", "run"])
+    assert result.exit_code == 0, result.output
+    assert "still holds the default research questions and interview guide" in result.output
+    book = root / "codebook" / "cx.yaml"
+    text = book.read_text()
+    import yaml
+    first = yaml.safe_load(text)["research_questions"][0]["text"]
+    book.write_text(text.replace(first, "Why do small agencies cancel?"))
+    result = runner.invoke(cli, ["-p", str(root), "-q", "report"])
+    assert "default interview guide" in result.output
+    assert "default research questions" not in result.output
+    # the demo project's own codebook is the default itself, not a copy made by init
+    from qualcx.project import Project, default_questions_unchanged
+    assert default_questions_unchanged(Project(Path(__file__).resolve().parents[1])) == []
