@@ -176,7 +176,8 @@ def _agreement(w, agreement):
     for pair in agreement:
         w.para((f"{pair['a']} and {pair['b']}", "b"),
                f": {_num(pair['overall'].get('n'))} code × segment decisions over the respondent "
-               f"segments of {pair['interviews']} interview(s); a sub-code implies its parent.")
+               f"segments of {pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
+               "; a sub-code implies its parent.")
         rows = []
         if pair["overall"]:
             rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys]])
