@@ -174,12 +174,15 @@ def transcribe(state, audio, language, overwrite):
 
 
 def _print_code(result):
-    click.echo(f"Coded {result['segments']} segments: {result['codings']} codings, "
-               f"{result['coded_segments']} segments with at least one code.")
+    """What the machine coder did; the report's coverage also counts human codes, so say whose."""
+    click.echo(f"Coded {result['segments']} segments: {result['codings']} machine codings, "
+               f"{result['coded_segments']} segments with at least one machine code.")
     if result.get("learned_from"):
-        click.echo(f"Learned from {result['learned_from']} human-coded segments and "
-                   f"{result.get('learned_negatives', 0)} segments of the same interviews that "
-                   "nobody coded (each of them decided from other interviews' human codes only).")
+        n = result.get("learned_interviews", 0)
+        click.echo(f"Learned from the human codes of {n} interview{'s' if n != 1 else ''}: "
+                   f"{result['learned_from']} segments a person coded (positive examples) and "
+                   f"{result.get('learned_negatives', 0)} they left uncoded (negative examples);\n"
+                   "each segment of those interviews is decided only from other interviews' codes.")
 
 
 @cli.command()
@@ -434,9 +437,12 @@ def _fmt(value, percent=False) -> str:
 
 
 def _print_agreement(res, names: dict) -> None:
-    unit = ("respondent segments" if res.level == "segment" else "interviews")
+    n = len(res.interviews)
+    both = f"the {n} interview{'s' if n != 1 else ''} both coded"
+    over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} of {both}"
+            if res.level == "segment" else both)  # at interview level the units are those
     click.echo(f"\n{res.level.capitalize()} level: {res.coder_a} (A, reference) vs {res.coder_b} "
-               f"(B), {res.units} {unit} of {len(res.interviews)} interview(s) both coded")
+               f"(B), {over}")
     rows = [("code", "both", "only A", "only B", "neither", "n", "kappa", "alpha", "agree %",
              "precision", "recall", "F1")]
     for r in (*res.codes, res.overall):

@@ -151,8 +151,9 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     Only this coder's earlier machine codings are replaced; human codings are never touched.
 
     Returns:
-        A summary: segments, codings, coded segments, codings per code and the number of
-        human-coded segments learned from.
+        A summary: segments, codings, coded segments, codings per code, the number of
+        human-coded segments learned from (and of segments left uncoded in human-coded
+        interviews, learned from as negatives) and of the interviews they belong to.
     """
     from .project import now_iso
 
@@ -185,7 +186,8 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
             "coded_segments": sum(1 for c in chosen if c), "per_code": per_code,
             "learned_from": 0 if labels is None else int(labels.y.any(axis=1).sum()),
             "learned_negatives": 0 if labels is None else int((~labels.y.any(axis=1)
-                                                               & labels.known.all(axis=1)).sum())}
+                                                               & labels.known.all(axis=1)).sum()),
+            "learned_interviews": 0 if labels is None else len(set(labels.groups))}
 
 
 @dataclass

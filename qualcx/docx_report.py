@@ -114,6 +114,10 @@ def _interviewees(w, c):
     rows = [[i["n"], i["id"], i["role"], *[str(i["meta"].get(k, "")) for k in cols], i["words"]]
             for i in c["interviews"]]
     w.table(header, rows, numeric_from=len(header) - 1)
+    if c["ingest_warnings"]:
+        w.para("Warnings when the transcripts were read:")
+        for warning in c["ingest_warnings"]:
+            w.para(warning, style="List Bullet")
 
 
 def _method(w, c):
@@ -146,8 +150,7 @@ def _method(w, c):
            + (f"It learned from {c['run']['summary']['learned_from']} human-coded segments, "
               "each human-coded segment decided from other interviews' codes only. "
               if c["run"]["summary"].get("learned_from") else "")
-           + f"{c['coded_segments']} of {c['segments']} segments "
-           "received at least one code. Sub-themes and emergent themes were found by clustering "
+           + f"{c['coverage']} Sub-themes and emergent themes were found by clustering "
            f"the same embeddings (BERTopic, seed {run['seed']}).", style="List Number")
     if c["agreement"]:
         w.para(("Verifying. ", "b"), "Agreement between coders on the same segments:",
@@ -173,7 +176,8 @@ def _agreement(w, agreement):
     for pair in agreement:
         w.para((f"{pair['a']} and {pair['b']}", "b"),
                f": {_num(pair['overall'].get('n'))} code × segment decisions over the respondent "
-               f"segments of {pair['interviews']} interview(s); a sub-code implies its parent.")
+               f"segments of {pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
+               "; a sub-code implies its parent.")
         rows = []
         if pair["overall"]:
             rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys]])
@@ -209,8 +213,6 @@ def _research_question(w, c, s):
         if x["missing"]:
             w.para("Not raised by: " + ", ".join(f"{i['role']} ({i['id']})"
                                                   for i in x["missing"]) + ".")
-        else:
-            w.para("Raised by every interviewee.")
 
 
 def _theme(w, c, t, level):

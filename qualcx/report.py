@@ -50,9 +50,9 @@ def _heat(count: int, top: int) -> str:
 
 
 def _num(value, digits: int = 2) -> str:
-    """A figure for a table: fixed decimals, a dash when missing."""
+    """A figure for a table: fixed decimals, "n/a" when undefined (as ``qualcx agree`` says)."""
     if value is None or value == "":
-        return "–"
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
@@ -101,11 +101,14 @@ def build_context(project, agreement: dict | None = None) -> dict:
     attribute = _compare_attribute(project, corpus)
     sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
     quoted = _quoted_segments(sections, emergent)
+    coded_segments = sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s))
     return {"title": settings["report_title"] or codebook.name, "version": __version__,
             "date": now_iso()[:10], "project": project.root.name, "codebook": codebook,
             "settings": settings, "run": run, "interviews": corpus.interviews, "total": total,
             "segments": len(corpus.segments),
-            "coded_segments": sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s)),
+            "coded_segments": coded_segments,
+            "coverage": coverage_sentence(project.store, corpus, coded_segments),
+            "ingest_warnings": ingest_warnings(project),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
             "small_talk": small_talk(project.store),
             "small_talk_note": small_talk_sentence(small_talk(project.store)),
@@ -151,6 +154,39 @@ def _compare_attribute(project, corpus) -> str | None:
     return wanted
 
 
+def coverage_sentence(store, corpus, coded: int) -> str:
+    """How many segments carry a code, and whose codes those are.
+
+    ``qualcx code`` counts only the machine's codes; the report pools every coder's, so when
+    a person coded too it says so and gives the machine's own figure to match the command's.
+    """
+    total = len(corpus.segments)
+    share = f" ({100 * coded / total:.0f}%)" if total else ""
+    text = f"{coded} of {total} segments{share} received at least one code"
+    machine, human = set(), False
+    for row in store.codings(corpus.segments):
+        if row["is_machine"]:
+            machine.add(row["segment_id"])
+        else:
+            human = True
+    if not human:
+        return text + "."
+    return (f"{text}, counting every coder's codes, human and machine ({len(machine)} received "
+            "a machine code).")
+
+
+def ingest_warnings(project) -> list[str]:
+    """What ingest warned about the stored interviews, for the Interviewees section.
+
+    Each warning already names its file; the project's ``interviews/`` folder is left out of
+    the paths, so a shared report does not show where the project sits on a disk. Files that
+    failed to ingest are not in the store and not listed.
+    """
+    folder = f"{project.interviews_dir}{os.sep}"
+    return [w.replace(folder, "") for row in project.store.interviews()
+            for w in json.loads(row["warnings"] or "[]")]
+
+
 def small_talk(store) -> dict | None:
     """What the last themes run set aside as small talk, and the rule it used.
 
@@ -174,12 +210,14 @@ def small_talk(store) -> dict | None:
 
 
 def small_talk_sentence(info: dict | None) -> str:
-    """One sentence for the emergent-themes section on the small talk set aside."""
+    """One sentence for the emergent-themes section on the small talk set aside.
+
+    The rule is stated only when it set something aside; otherwise it explains nothing shown.
+    """
     if info is None:
         return ""
     if not info["segments"]:
-        return ("No uncoded talk was set aside as small talk (greetings, thanks, consent); "
-                f"the rule: {info['rule']}.")
+        return "No uncoded talk was set aside as small talk."
     n, k = info["segments"], info["themes"]
     return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
             f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, introductions, "
@@ -235,6 +273,11 @@ def _some(names: list[str], shown: int = 3) -> str:
     if len(names) > shown:
         return f"{', '.join(names[:shown])} and {len(names) - shown} more"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _any_of(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``: after "no one raised", every name is meant."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _last_run(store, settings: dict) -> dict:
@@ -358,7 +401,7 @@ def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], tot
         text += (f"{' ' if text else ''}Of its sub-codes, “{lead['code'].name}” was the most widespread "
                  f"({lead['interviewees']} of {total} interviewees)")
         silent = [f"“{c['code'].name}”" for c in children if not c["interviewees"]]
-        text += f"; no one raised {', '.join(silent)}." if silent else "."
+        text += f"; no one raised {_any_of(silent)}." if silent else "."
     return text
 
 

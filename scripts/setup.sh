@@ -13,7 +13,7 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ "$(cat .venv/.qualcx-installed 2>/dev/null)" != "$want" ]; then
-  echo "Installing qualcx and its models into .venv (first time: about two minutes)..." >&2
+  echo "Installing qualcx and its models into .venv (first time: two to three minutes)..." >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[test]"
   echo "$want" > .venv/.qualcx-installed

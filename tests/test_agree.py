@@ -134,8 +134,10 @@ def test_agree_cli_prints_tables_and_writes_disagreements(coded, tmp_path):
     out = tmp_path / "dis.csv"
     result = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "--disagreements", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Segment level: ana (A, reference) vs qualcx (B), 3 respondent segments" in result.output
-    assert "Interview level" in result.output and "n/a" in result.output
+    assert ("Segment level: ana (A, reference) vs qualcx (B), 3 respondent segments of the 1 "
+            "interview both coded\n") in result.output
+    assert ("Interview level: ana (A, reference) vs qualcx (B), the 1 interview both coded\n"
+            in result.output and "n/a" in result.output and "interview(s)" not in result.output)
     assert "child code implies its parent" in result.output
     lines = out.read_text().splitlines()
     assert lines[0] == "level,interview,segment_id,segment,code,coded_by,not_by,score,text"

@@ -175,3 +175,18 @@ def test_init_says_to_write_your_own_questions_and_run_warns_until_you_do(tmp_pa
     # the demo project's own codebook is the default itself, not a copy made by init
     from qualcx.project import Project, default_questions_unchanged
     assert default_questions_unchanged(Project(Path(__file__).resolve().parents[1])) == []
+
+
+def test_code_summary_says_the_counts_are_the_machine_s_and_what_it_learned_from(capsys):
+    from qualcx.cli import _print_code
+    _print_code({"segments": 291, "codings": 251, "coded_segments": 216, "learned_from": 230,
+                 "learned_negatives": 61, "learned_interviews": 8})
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Coded 291 segments: 251 machine codings, 216 segments with at least one machine code.",
+        "Learned from the human codes of 8 interviews: 230 segments a person coded (positive "
+        "examples) and 61 they left uncoded (negative examples);",
+        "each segment of those interviews is decided only from other interviews' codes."]
+    _print_code({"segments": 3, "codings": 0, "coded_segments": 0, "learned_from": 0})
+    assert capsys.readouterr().out == ("Coded 3 segments: 0 machine codings, 0 segments with at "
+                                       "least one machine code.\n")

@@ -207,7 +207,7 @@ def test_learning_from_human_codes_changes_a_decision(make_project, hash_embedde
     _human(project, segs["w1"], "pests")
     _human(project, segs["w2"], "pests")
     summary = code_project(project, embedder, blank_nlp)
-    assert summary["learned_from"] == 2
+    assert summary["learned_from"] == 2 and summary["learned_interviews"] == 2
     rows = project.store.db.execute(w3.replace("code FROM", "code, evidence FROM")).fetchall()
     assert "pests" in {r["code"] for r in rows}
     ev = json.loads(next(r["evidence"] for r in rows if r["code"] == "pests"))

@@ -132,14 +132,15 @@ def test_agreement_block_in_the_method_section(coded_project):
     row = re.search(r"<tr><td>churn</td>(.*?)</tr>", method).group(1)
     cells = re.findall(r">([^<]*)</td>", row)
     assert cells == ["0.81", "0.81", "93.8", "1.00", "0.75", "0.86", "3", "1", "0", "16"]
-    assert "support &lt;b&gt;" in method and "<td class=\"num\">–</td>" in method
+    assert "support &lt;b&gt;" in method and "<td class=\"num\">n/a</td>" in method
     assert "All codes" in method and "87.5" in method
     md = env.get_template("report.md.j2").render(**context)
     assert "| churn | 0.81 | 0.81 | 93.8 | 1.00 | 0.75 | 0.86 | 3 | 1 | 0 | 16 |" in md
+    assert "| support &lt;b&gt; | n/a | n/a | 100.0 | n/a |" in md and "–" not in md
     from qualcx.docx_report import render_docx
     path = coded_project.reports_dir / "agree.docx"
     path.write_bytes(render_docx(context))
-    assert "Ana and qualcx" in _docx_text(path)
+    assert "Ana and qualcx" in _docx_text(path) and "n/a" in _docx_text(path)
     without = env.get_template("report.html.j2").render(**build_context(coded_project))
     assert "agreement between coders was not measured" in without
 
@@ -357,3 +358,69 @@ def test_sub_themes_say_how_many_of_the_code_segments_they_hold(coded_project):
     assert f"keywords (segments using each): price increase ({uses}), contract (" in md
     assert f"The sub-themes hold 1 of the code&#39;s {n} segments" in html_path.read_text() \
         or f"The sub-themes hold 1 of the code's {n} segments" in html_path.read_text()
+
+
+def _headings_without_a_blank_line(md: str) -> list[str]:
+    lines = md.splitlines()
+    return [line for before, line in zip(lines, lines[1:]) if line.startswith("#") and before]
+
+
+def test_every_markdown_heading_has_a_blank_line_before_it(coded_project):
+    md = write_report(coded_project)[1].read_text()
+    assert "## Emergent themes" in md and "## Appendix B: transcripts" in md
+    assert _headings_without_a_blank_line(md) == []
+    assert "Raised by every interviewee" not in md  # "2 of 2 interviewees" says it already
+    assert "Warnings when" not in md  # nothing to warn about, nothing said
+
+
+def test_a_heading_after_too_few_emergent_themes_has_a_blank_line(make_project, blank_nlp):
+    project = Project(make_project({"a.txt": EVIL}))
+    ingest(project, nlp=blank_nlp)
+    md = write_report(project)[1].read_text()
+    assert "Too few uncoded segments to form themes." in md
+    assert _headings_without_a_blank_line(md) == []
+
+
+def test_coverage_says_whose_codes_it_counts(coded_project):
+    from qualcx.report import build_context
+    html, md = (p.read_text() for p in write_report(coded_project))
+    sentence = ("4 of 4 segments (100%) received at least one code, counting every coder's codes, "
+                "human and machine (0 received a machine code).")
+    assert build_context(coded_project)["coverage"] == sentence
+    assert sentence in md and sentence.replace("'", "&#39;") in html
+    with coded_project.store.transaction() as db:
+        db.execute("UPDATE codings SET is_machine = 1")
+    assert build_context(coded_project)["coverage"] == ("4 of 4 segments (100%) received at "
+                                                        "least one code.")
+
+
+def test_the_small_talk_rule_is_stated_only_when_something_was_set_aside(coded_project):
+    from qualcx.report import small_talk, small_talk_sentence
+    store = coded_project.store
+    _record(store, "themes", {"themes": 1, "small_talk": 0, "small_talk_segments": 0})
+    assert small_talk_sentence(small_talk(store)) == "No uncoded talk was set aside as small talk."
+
+
+def test_sub_codes_no_one_raised_are_listed_with_or():
+    from qualcx.report import _any_of
+    assert _any_of(["“A”"]) == "“A”"
+    assert _any_of(["“A”", "“B”"]) == "“A” or “B”"
+    assert _any_of(["“A”", "“B”", "“C”"]) == "“A”, “B” or “C”"
+
+
+def test_interviewees_section_lists_ingest_warnings(make_project, blank_nlp):
+    root = make_project({"a.txt": EVIL, "notes.txt": "Long notes with no speaker labels at all."},
+                        metadata="file,role\na.txt,Account manager\ngone.txt,Analyst\n")
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    html_path, md_path, docx_path = write_report(project, ("html", "md", "docx"))
+    md = md_path.read_text()
+    section = md[md.index("## Interviewees"):md.index("## Method")]
+    assert "Warnings when the transcripts were read:" in section
+    assert ("- notes.txt: no speaker labels found; read as one respondent's monologue"
+            in section)
+    assert "- metadata.csv, line 3: no transcript matches 'gone.txt'" in section
+    assert str(root) not in section  # where the project sits on disk is not shown
+    html = html_path.read_text()
+    assert html.index("notes.txt: no speaker labels found") < html.index('id="method"')
+    assert "notes.txt: no speaker labels found" in _docx_text(docx_path)
