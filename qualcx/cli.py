@@ -526,9 +526,11 @@ def explain(state, segment):
         if e[label]:
             click.echo(f"  {label + ':':<9} " + e[label].replace("\n", "\n" + " " * 12))
     click.echo("Machine codes:" + ("" if e["machine"] else " none"))
+    if e["no_machine_code"]:
+        click.echo(f"  {e['no_machine_code']}")
     for c in e["machine"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
-        for line in evidence_lines(c["evidence"], e["start"]):
+        for line in evidence_lines(c["evidence"], e["start"], c["code"]):
             click.echo("      " + line.replace("\n", "\n" + " " * 8))
     click.echo("Human codes:" + ("" if e["human"] else " none"))
     for c in e["human"]:

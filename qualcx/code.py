@@ -37,8 +37,9 @@ Evidence stored with each machine coding (JSON, read by ``qualcx explain``)::
                 similarity - segment similarity))
     negative    {kind, text, similarity} of an exclusion or counter-example closer than the
                 nearest positive prototype, or null
-    calibration {z, gap}: standard deviations above the code's mean, and behind the
-                segment's best code
+    calibration {z, gap, strongest}: standard deviations above the code's mean, and behind
+                the segment's best code, and that code's id (stored since it was named in
+                'qualcx explain'; older evidence has z and gap only)
     learned     null, or {share, weight, trust, examples, nearest: {segment_id, text,
                 similarity, coded}}: the share of similar human-coded segments with this code,
                 its weight in the score, how far this segment's human-coded neighbours are

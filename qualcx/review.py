@@ -345,6 +345,7 @@ def segment_explanation(project, ref: str) -> dict:
                    "coder": r["coder"], "source": json.loads(r["source"] or "{}")}
                   for r in store.rejections([seg["id"]])]
     return {"id": seg["id"], "interview": seg["interview_id"], "index": seg["idx"],
+            "no_machine_code": None if machine else _why_no_machine_code(project),
             "start": seg["start"], "end": seg["end"], "text": seg["text"],
             "speaker": turn["speaker"], "role": meta.get("role", ""), "turn": turn["idx"],
             "question": question["text"] if question else None,
@@ -352,16 +353,35 @@ def segment_explanation(project, ref: str) -> dict:
             "machine": machine, "human": human, "rejections": rejections}
 
 
+def _why_no_machine_code(project) -> str:
+    """Why a segment has no machine code, from what the store holds.
+
+    Only applied codes keep their evidence: the scores of codes that fell short are not
+    stored, and finding them again means re-running the models, which ``explain`` does not.
+    """
+    settings = project.settings
+    coder = settings["coder_name"]
+    if not project.store.db.execute("SELECT 1 FROM codings WHERE is_machine = 1 AND coder = ? "
+                                    "LIMIT 1", (coder,)).fetchone():
+        return f"the project has no machine codes by {coder} yet; run 'qualcx code'"
+    own = ", ".join(f"{k} {v}" for k, v in sorted(settings["thresholds"].items()))
+    return (f"no code's score reached its threshold (the 'threshold' setting, "
+            f"{settings['threshold']}{'; per code in thresholds: ' + own if own else ''}); "
+            "scores below it are not stored, so the codes that fell short are not shown")
+
+
 KINDS = {"definition": "definition", "include": "inclusion text", "example": "example",
          "exclude": "exclusion text", "counter_example": "counter-example"}
 
 
-def evidence_lines(ev: dict, offset: int = 0) -> list[str]:
+def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[str]:
     """A machine coding's stored evidence as plain sentences, every stored figure kept.
 
     ``offset`` is the segment's start in its interview, so keyword positions are given in the
-    interview's characters, like the segment's own. Keys this function does not know (a store
-    written by another version) are still shown, as ``name: value`` in words.
+    interview's characters, like the segment's own; ``code`` is the coding's code, so the
+    calibration line can say when it is itself the segment's strongest. Keys this function
+    does not know (a store written by another version) are still shown, as ``name: value`` in
+    words.
     """
     lines, shown = [], {"score", "keywords"}
     if "zero_shot" in ev:
@@ -389,15 +409,22 @@ def evidence_lines(ev: dict, offset: int = 0) -> list[str]:
         question = f"the question {_quote(ctx['question'])}" if ctx.get("question") \
             else "no question"
         lines.append(f"context ({question} and any neighbouring segments of the turn): cosine "
-                     f"{_num(ctx.get('similarity'))} at weight {ctx.get('weight')}, "
-                     f"{_signed(ctx.get('contribution'))} to the evidence")
+                     f"{_num(ctx.get('similarity'))} at weight {ctx.get('weight')}; "
+                     f"{_signed(ctx.get('contribution'))}")
     elif "context" in ev:
         lines.append("context: none (no question and no neighbouring segment in the turn)")
     cal = ev.get("calibration")
     if cal:
+        strongest = cal.get("strongest")
+        if not strongest:
+            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code"
+        elif strongest == code:
+            behind = "the segment's strongest code"
+        else:
+            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code, " \
+                f"{strongest}"
         lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's mean "
-                     f"over the project (z), {_num(abs(cal.get('gap') or 0))} behind the "
-                     "segment's strongest code (gap)")
+                     f"over the project (z); {behind} (gap)")
     learned = ev.get("learned")
     if learned:
         lines.append(f"learned: {_num(learned.get('share'))} of the most similar human-coded "
@@ -420,9 +447,12 @@ def _num(value) -> str:
 
 
 def _signed(value) -> str:
+    """The context's contribution: whether it raised or lowered the evidence, and by how much
+    (the segment's own similarity is what it is weighed against)."""
     if not isinstance(value, (int, float)):
-        return "n/a"
-    return f"adds {value:.3f}" if value >= 0 else f"takes {-value:.3f}"
+        return "contribution n/a"
+    verb, prep = ("adds", "to") if value >= 0 else ("removes", "from")
+    return f"contribution {value:+.3f} ({verb} {abs(value):.3f} {prep} the evidence)"
 
 
 def _quote(text) -> str:

@@ -132,7 +132,7 @@ def segment_turns(turns: list[Turn], nlp, unit: str = "chunk", chunk_words: int 
             spans = [(0, len(turn.text))]
         else:
             spans = [_strip_span(turn.text, s.start_char, s.end_char) for s in doc.sents]
-            spans = [s for s in spans if s[1] > s[0]]
+            spans = _keep_brackets_whole(turn.text, [s for s in spans if s[1] > s[0]])
             if unit == "chunk":
                 spans = _chunk(turn.text, spans, chunk_words)
         for start, end in spans:
@@ -145,6 +145,57 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     piece = text[start:end]
     lead = len(piece) - len(piece.lstrip())
     return start + lead, start + len(piece.rstrip())
+
+
+BRACKETS = {")": "(", "]": "["}
+SENTENCE_END = ".!?…"
+CLOSING_QUOTES = "\"'”’"
+
+
+def _bracket_groups(text: str) -> list[tuple[int, int]]:
+    """Outermost matched ``( ... )`` and ``[ ... ]`` groups of a text as (open, after-close)
+    offsets; a bracket without its partner (a smiley, a list item '1)') is ordinary text."""
+    stack: list[tuple[str, int]] = []
+    groups: list[tuple[int, int]] = []
+    for i, ch in enumerate(text):
+        if ch in "([":
+            stack.append((ch, i))
+        elif ch in BRACKETS and stack and stack[-1][0] == BRACKETS[ch]:
+            start = stack.pop()[1]
+            if not stack:
+                groups.append((start, i + 1))
+    return groups
+
+
+def _keep_brackets_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Move sentence boundaries out of stage directions such as "(laughs)" or "[crosstalk]".
+
+    The sentencizer ends a sentence after its final punctuation and any brackets that follow,
+    so '"... an article." (laughs) Which' was cut after the "(". A boundary inside a
+    bracketed aside, or just before one, moves: the aside stays with the sentence before it
+    when it follows that sentence's final punctuation on the same line, goes with the sentence
+    it opens when it starts a new line, and a boundary inside an aside that follows no
+    sentence end (a mid-sentence aside) is dropped. Offsets stay those of ``text``.
+    """
+    groups = _bracket_groups(text)
+    if len(spans) < 2 or not groups:
+        return spans
+    cuts = []
+    for start, _ in spans[1:]:
+        group = next(((a, b) for a, b in groups if a <= start < b), None)
+        if group is None:
+            cuts.append(start)
+            continue
+        before = text[:group[0]].rstrip(" \t")
+        if before.endswith("\n"):
+            cuts.append(group[0])
+        elif before.rstrip(CLOSING_QUOTES).endswith(tuple(SENTENCE_END)):
+            cuts.append(group[1] + len(text[group[1]:]) - len(text[group[1]:].lstrip()))
+        # otherwise an aside inside a sentence: no boundary in or around it
+    bounds = sorted({c for c in cuts if spans[0][0] < c < spans[-1][1]})
+    edges = [spans[0][0], *bounds, spans[-1][1]]
+    out = [_strip_span(text, a, b) for a, b in zip(edges, edges[1:])]
+    return [s for s in out if s[1] > s[0]]
 
 
 def _chunk(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:

