@@ -59,6 +59,8 @@ LABEL_PHRASES = 2  # phrases in a label, at most
 SECOND_PHRASE_SHARE = 0.6  # a second label phrase must score this share of the first
 WORD_SECOND_SHARE = 0.3  # ... or this share when the first is a single word ("Product and
 # support"): one word alone seldom names a theme
+SECOND_PHRASE_PEOPLE = 1 / 3  # a second label phrase must be used by this share of the
+# theme's interviewees
 LEAD_PHRASE_SHARE = 0.4  # a phrase of several words leads a label if it scores this share of
 # the best keyword; otherwise the best keyword does
 ABSORB_SHARE = 0.3  # a phrase holding a better single word takes its place at this share
@@ -662,7 +664,8 @@ def reassign_outliers(topics: list[int], embeddings: np.ndarray,
 
 def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
                         scores: Sequence[float] | None = None,
-                        min_share: float = SECOND_PHRASE_SHARE) -> str:
+                        min_share: float = SECOND_PHRASE_SHARE,
+                        members: Sequence[tuple[str, str]] | None = None) -> str:
     """A readable label in sentence case: one phrase, or a few joined by "and".
 
     Among the first ``2 * n + 1`` keywords, phrases of several words come before single
@@ -686,6 +689,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
                 and (" " in p[0] or " " not in lead[0] or not min_share)]
         rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
+        if members:
+            rest = [p for p in rest if _widespread(p[0], members)]
         chosen = _distinct([lead] + rest, n)
     else:
         chosen = []
@@ -695,11 +700,22 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
 
+def _widespread(phrase: str, members: Sequence[tuple[str, str]]) -> bool:
+    """Whether at least ``SECOND_PHRASE_PEOPLE`` of the interviewees of a theme's
+    ``(interview, text)`` members use ``phrase``: a phrase joining a label must name something
+    of the theme, not one or two people's detail ("Warning signs and sales side")."""
+    key = _label_key(phrase)
+    people = {i for i, _ in members}
+    using = {i for i, t in members if key in set(_singular_ngrams(t))}
+    return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
+
+
 def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           keywords: dict[int, list[str]], positions: list[int],
                           embeddings: np.ndarray,
                           scores: dict[int, list[float]] | None = None,
-                          labels: set[str] | None = None) -> list[Theme]:
+                          labels: set[str] | None = None,
+                          members_of: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -713,9 +729,10 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         sims = embeddings[members] @ centroid
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
-        label = label_from_keywords(kws, scores=weights)
+        who = members_of(members) if members_of else None
+        label = label_from_keywords(kws, scores=weights, members=who)
         if _label_key(label) in labels:  # no two themes may read (almost) the same
-            label = label_from_keywords(kws, scores=weights, min_share=0.0)
+            label = label_from_keywords(kws, scores=weights, min_share=0.0, members=who)
         if _label_key(label) in labels:
             label = label_from_keywords(kws, LABEL_PHRASES + 1)
         labels.add(_label_key(label))
@@ -831,8 +848,10 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
                 interviews=[interviews[i] for i in positions] if interviews is not None
                 else None, scores=scores, embed=embed)
-            found = _themes_from_clusters(prefix, parent, topics, keywords, positions, sub_emb,
-                                          scores, labels)
+            found = _themes_from_clusters(
+                prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
+                (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
+                if interviews is not None else None)
             if parent is None:
                 result.small_talk.extend(_as_small_talk(t, edges) for t in found
                                          if is_small_talk(t, edges))

@@ -397,3 +397,14 @@ def test_a_phrase_only_one_interviewee_uses_never_names_a_theme_of_several():
                                                  "Topic": [0] * 4 + [1] * 4}), None, {})
     words = [k for k, _ in out[0]]
     assert "invoice layout" not in words and words[0] == "price increase"
+
+
+def test_a_second_label_phrase_must_be_used_by_a_third_of_the_theme_s_interviewees():
+    kws, scores = ["warning signs", "sales side"], [1.0, 0.9]
+    members = [("I1", "warning signs on the sales side"), ("I2", "the warning signs"),
+               ("I3", "warning signs again"), ("I4", "more warning signs"),
+               ("I5", "the sales side"), ("I6", "usage dropped")]
+    assert label_from_keywords(kws, scores=scores) == "Warning signs and sales side"
+    assert label_from_keywords(kws, scores=scores, members=members) == \
+        "Warning signs and sales side"  # 2 of 6 interviewees: a third
+    assert label_from_keywords(kws, scores=scores, members=members[1:]) == "Warning signs"
