@@ -389,6 +389,17 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
                    f"{write_unanchored(result, unanchored_out)}")
     click.echo(f"Imported {result.passages} passage(s) as {result.imported} new coding(s) "
                f"({result.already} already present); {len(result.unanchored)} row(s) not anchored.")
+    if result.imported:
+        _say_code_again(state.project)
+
+
+def _say_code_again(project):
+    """After new human decisions: the machine's codes (which learn from them when
+    learn_from_humans is on) and the themes are as they were until the next coding run."""
+    if project.settings["learn_from_humans"]:
+        click.echo("The machine codes and themes do not use these yet: run 'qualcx run' (or "
+                   "'qualcx code', 'qualcx themes' and 'qualcx report') so the coder learns "
+                   "from them.")
 
 
 @cli.command()
@@ -422,6 +433,8 @@ def review(state, output, import_file, coder):
         click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
                    f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged."
                    f"{moved}{left}")
+        if r.accepted or r.rejected or r.added:
+            _say_code_again(state.project)
         return
     target = Path(output) if output else state.project.reports_dir / "review.xlsx"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -432,3 +432,15 @@ def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_
     assert "Machine codes: none\n  no code's score reached its threshold (the 'threshold' " \
         "setting, 0.5); scores below it are not stored, so the codes that fell short are not " \
         "shown" in result.output
+
+
+def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project, tmp_path):
+    seg = project.store.respondent_segments()[0]
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(f"interview,code,text,coder\n{seg['interview_id']},churn,\"{seg['text']}\","
+                     "ana\n")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert "run 'qualcx run'" in first.output and "so the coder learns from them" in first.output
+    again = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert "so the coder learns" not in again.output  # nothing new was imported
