@@ -304,6 +304,14 @@ def interview_order(interviews: list[dict]) -> tuple[list[dict], str]:
 NUMBER_WORDS = {1: "interview", 2: "two interviews", 3: "three interviews", 4: "four interviews"}
 
 
+def prose_list(names: list[str], last: str = "and", shown: int | None = None) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (or ``a, b or c`` with ``last="or"``); with
+    ``shown``, longer lists end ``a, b, c and 4 more``."""
+    if shown is not None and len(names) > shown:
+        return f"{', '.join(names[:shown])} and {len(names) - shown} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
 SATURATION_BASE = 4  # interviews before the last ``window`` ones, at least, to judge saturation
 # (a stopping rule needs an initial sample first: after two interviews of four, "nothing new"
 # says little)

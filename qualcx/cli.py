@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -215,9 +216,9 @@ def _themes_table(found):
 def _print_small_talk(result):
     if result.small_talk:
         n = sum(len(t.members) for t in result.small_talk)
-        counts: dict[str, int] = {}
+        counts: Counter = Counter()
         for t in result.small_talk:
-            counts[t.label] = counts.get(t.label, 0) + len(t.members)
+            counts[t.label] += len(t.members)
         parts = "; ".join(f"{label}: {k}" for label, k in counts.items())
         click.echo(f"Set aside {n} segments of small talk in interview openings and closings "
                    f"({parts}).")
@@ -273,10 +274,11 @@ def report(state, formats):
 
 
 def _warn_default_questions(project):
+    from .analysis import prose_list
     from .project import default_questions_unchanged
     same = default_questions_unchanged(project)
     if same:
-        click.echo(f"warning: the codebook still holds the default {' and '.join(same)} (the "
+        click.echo(f"warning: the codebook still holds the default {prose_list(same)} (the "
                    "demo study's), and the report presents them as your method; replace them "
                    f"in {project.codebook_dir} (see 'Using it on your own interviews' in the "
                    "README)", err=True)

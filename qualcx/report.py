@@ -11,7 +11,7 @@ import jinja2
 
 from . import __version__
 from .analysis import (clean, code_interview_matrix, code_quotes, compare, cooccurrence,
-                       default_compare_attribute, load_corpus, saturation,
+                       default_compare_attribute, load_corpus, prose_list, saturation,
                        theme_interview_matrix, theme_quotes, top_pairs)
 from .errors import SettingsError
 from .settings import _toml_value
@@ -102,6 +102,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
     sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
     quoted = _quoted_segments(sections, emergent)
     coded_segments = sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s))
+    talk = small_talk(project.store)
     return {"title": settings["report_title"] or codebook.name, "version": __version__,
             "date": now_iso()[:10], "project": project.root.name, "codebook": codebook,
             "settings": settings, "run": run, "interviews": corpus.interviews, "total": total,
@@ -110,8 +111,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "coverage": coverage_sentence(project.store, corpus, coded_segments),
             "ingest_warnings": ingest_warnings(project),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
-            "small_talk": small_talk(project.store),
-            "small_talk_note": small_talk_sentence(small_talk(project.store)),
+            "small_talk": talk,
+            "small_talk_note": small_talk_sentence(talk),
             "stale": stale_notice(project.store),
             "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
             "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
@@ -250,8 +251,8 @@ def stale_notice(store) -> str:
     parts = []
     if uncoded:
         one = len(uncoded) == 1
-        parts.append(f"interview{'' if one else 's'} {_some(uncoded)} {'was' if one else 'were'} "
-                     f"read anew after the last coding run and {'has' if one else 'have'} no "
+        parts.append(f"interview{'' if one else 's'} {prose_list(uncoded, shown=3)} "
+                     f"{'was' if one else 'were'} read anew after the last coding run and {'has' if one else 'have'} no "
                      f"machine codes yet, so {'its' if one else 'their'} machine codes are "
                      "missing from the counts and quotes")
     if themes_run is not None:
@@ -266,18 +267,6 @@ def stale_notice(store) -> str:
     steps = ("'qualcx code', 'qualcx themes' and 'qualcx report'" if uncoded
              else "'qualcx themes' and 'qualcx report'")
     return f"{'; '.join(parts)}. Run {steps}, or 'qualcx run' for all of them."
-
-
-def _some(names: list[str], shown: int = 3) -> str:
-    """``a``, ``a and b``, ``a, b and c``, or ``a, b, c and 4 more``."""
-    if len(names) > shown:
-        return f"{', '.join(names[:shown])} and {len(names) - shown} more"
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _any_of(names: list[str]) -> str:
-    """``a``, ``a or b``, ``a, b or c``: after "no one raised", every name is meant."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _last_run(store, settings: dict) -> dict:
@@ -401,7 +390,7 @@ def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], tot
         text += (f"{' ' if text else ''}Of its sub-codes, “{lead['code'].name}” was the most widespread "
                  f"({lead['interviewees']} of {total} interviewees)")
         silent = [f"“{c['code'].name}”" for c in children if not c["interviewees"]]
-        text += f"; no one raised {_any_of(silent)}." if silent else "."
+        text += f"; no one raised {prose_list(silent, 'or')}." if silent else "."
     return text
 
 

@@ -602,6 +602,11 @@ def merge_topics(topics: list[int], embeddings: np.ndarray, max_themes: int = No
     return [mapping.get(t, -1) for t in topics]
 
 
+def _least_interviews(interviews: Sequence[str], floor: int = MIN_THEME_INTERVIEWS) -> int:
+    """How many interviewees a theme of a group needs: ``floor``, or all when fewer."""
+    return min(floor, len(set(interviews)))
+
+
 def dissolve_anecdotes(topics: list[int], interviews: Sequence[str], embeddings: np.ndarray,
                        min_interviews: int = MIN_THEME_INTERVIEWS) -> list[int]:
     """Clusters raised by fewer than ``min_interviews`` interviewees (fewer when the group
@@ -612,7 +617,7 @@ def dissolve_anecdotes(topics: list[int], interviews: Sequence[str], embeddings:
     for topic, interview in zip(topics, interviews):
         if topic != -1:
             people.setdefault(topic, set()).add(interview)
-    need = min(min_interviews, len(set(interviews)))
+    need = _least_interviews(interviews, min_interviews)
     small = {t for t, p in people.items() if len(p) < need}
     if not small or len(small) == len(people):
         return list(topics)
@@ -689,24 +694,24 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
                 and (" " in p[0] or " " not in lead[0] or not min_share)]
         rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
-        if members:
-            rest = [p for p in rest if _widespread(p[0], members)]
+        if members and rest:
+            grams = [(interview, set(_singular_ngrams(text))) for interview, text in members]
+            rest = [p for p in rest if _widespread(p[0], grams)]
         chosen = _distinct([lead] + rest, n)
     else:
         chosen = []
-    names = [p for p, _ in chosen]
-    label = " and ".join(names) if len(names) < 3 else \
-        ", ".join(names[:-1]) + " and " + names[-1]
+    from .analysis import prose_list
+    label = prose_list([p for p, _ in chosen]) if chosen else ""
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
 
-def _widespread(phrase: str, members: Sequence[tuple[str, str]]) -> bool:
-    """Whether at least ``SECOND_PHRASE_PEOPLE`` of the interviewees of a theme's
-    ``(interview, text)`` members use ``phrase``: a phrase joining a label must name something
+def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
+    """Whether at least ``SECOND_PHRASE_PEOPLE`` of the interviewees of a theme's members,
+    ``(interview, its n-grams)``, use ``phrase``: a phrase joining a label must name something
     of the theme, not one or two people's detail ("Warning signs and sales side")."""
     key = _label_key(phrase)
     people = {i for i, _ in members}
-    using = {i for i, t in members if key in set(_singular_ngrams(t))}
+    using = {i for i, grams in members if key in grams}
     return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
 
 
@@ -775,28 +780,29 @@ def is_small_talk(theme: Theme, edges: Sequence[str]) -> bool:
         sum(bool(edges[m]) for m in theme.members) >= SMALL_TALK_SHARE * len(theme.members)
 
 
+def _members_where(theme: Theme, keep: Callable[[int], bool], **changes) -> Theme:
+    """``theme`` with only the members ``keep`` accepts (and their similarities)."""
+    from dataclasses import replace
+    chosen = [i for i, m in enumerate(theme.members) if keep(m)]
+    return replace(theme, members=tuple(theme.members[i] for i in chosen),
+                   similarity=tuple(theme.similarity[i] for i in chosen)
+                   if theme.similarity else (), **changes)
+
+
 def _without_edges(theme: Theme, edges: Sequence[str]) -> Theme:
     """An emergent theme without its segments in interviews' openings and closings: uncoded
     talk there ("Sorry I'm late, the meeting before ran over") is about the interview even
     when it sounds like the theme."""
-    from dataclasses import replace
-    keep = [i for i, m in enumerate(theme.members) if not edges[m]]
-    return replace(theme, members=tuple(theme.members[i] for i in keep),
-                   similarity=tuple(theme.similarity[i] for i in keep)
-                   if theme.similarity else ())
+    return _members_where(theme, lambda m: not edges[m])
 
 
 def _as_small_talk(theme: Theme, edges: Sequence[str], whole: bool = True) -> Theme:
     """The segments of ``theme`` at the edges, set aside. A ``whole`` theme set aside is
     labelled "Introductions" when most of them sit in openings (the interviewee's role and
     team); its other segments belong to no theme."""
-    from dataclasses import replace
-    kept = [(m, s) for m, s in zip(theme.members, theme.similarity or [0.0] * len(theme.members))
-            if edges[m]]
-    openings = sum(edges[m] == "opening" for m, _ in kept)
-    label = "Introductions" if whole and openings > len(kept) / 2 else theme.label
-    return replace(theme, label=label, members=tuple(m for m, _ in kept),
-                   similarity=tuple(s for _, s in kept) if theme.similarity else ())
+    at = [edges[m] for m in theme.members if edges[m]]
+    label = "Introductions" if whole and at.count("opening") > len(at) / 2 else theme.label
+    return _members_where(theme, lambda m: bool(edges[m]), label=label)
 
 
 def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[str]],
@@ -853,14 +859,17 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
                 if interviews is not None else None)
             if parent is None:
-                result.small_talk.extend(_as_small_talk(t, edges) for t in found
-                                         if is_small_talk(t, edges))
-                kept = [_without_edges(t, edges) for t in found if not is_small_talk(t, edges)]
-                result.small_talk.extend(_as_small_talk(t, edges, whole=False) for t in found
-                                         if not is_small_talk(t, edges)
-                                         and any(edges[m] for m in t.members))
+                kept, partly = [], []  # whole small-talk themes are listed first
+                for theme in found:
+                    if is_small_talk(theme, edges):
+                        result.small_talk.append(_as_small_talk(theme, edges))
+                        continue
+                    if any(edges[m] for m in theme.members):
+                        partly.append(_as_small_talk(theme, edges, whole=False))
+                    kept.append(_without_edges(theme, edges))
+                result.small_talk.extend(partly)
                 if interviews is not None:  # what is left must still be more than an anecdote
-                    need = min(MIN_THEME_INTERVIEWS, len({interviews[i] for i in positions}))
+                    need = _least_interviews([interviews[i] for i in positions])
                     kept = [t for t in kept
                             if len({interviews[m] for m in t.members}) >= need]
                 found = _renumber([t for t in kept if t.members], prefix)
@@ -914,6 +923,7 @@ def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
     The definition is drafted from the keywords and the most central quote; the researcher
     is expected to rewrite it.
     """
+    from .analysis import prose_list
     from .quotes import Candidate, select_quotes
     candidates = [Candidate(m, texts[m], interviews[m], roles.get(interviews[m], interviews[m]),
                             s) for m, s in zip(theme.members, theme.similarity)]
@@ -926,7 +936,7 @@ def draft_code(theme: Theme, texts: Sequence[str], interviews: Sequence[str],
     taken.add(code_id)
     people = len({interviews[m] for m in theme.members})
     kws = list(theme.keywords[:5])
-    topic = ", ".join(kws[:-1]) + (" and " if len(kws) > 1 else "") + kws[-1] if kws else "this"
+    topic = prose_list(kws) if kws else "this"
     definition = (f"Talk about {topic}. Drafted from an emergent theme raised by {people} "
                   f"interviewee(s) in {len(theme.members)} segments")
     if quotes:

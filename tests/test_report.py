@@ -313,14 +313,15 @@ def test_report_says_which_interviews_were_read_after_the_last_coding_run(coded_
 
 
 def test_stale_notice_names_a_few_interviews_and_counts_the_rest(coded_project):
-    from qualcx.report import _some, stale_notice
+    from qualcx.analysis import prose_list
+    from qualcx.report import stale_notice
     store = coded_project.store
     _record(store, "code")
     _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["b", "a", "gone"]})
     assert stale_notice(store).startswith("interviews a and b were read anew after the last "
                                           "coding run and have no machine codes yet, so their")
-    assert _some(["a", "b", "c"]) == "a, b and c"
-    assert _some(["a", "b", "c", "d", "e"]) == "a, b, c and 2 more"
+    assert prose_list(["a", "b", "c"], shown=3) == "a, b and c"
+    assert prose_list(["a", "b", "c", "d", "e"], shown=3) == "a, b, c and 2 more"
 
 
 def test_stale_notice_needs_a_coding_run_and_a_change(coded_project):
@@ -402,10 +403,10 @@ def test_the_small_talk_rule_is_stated_only_when_something_was_set_aside(coded_p
 
 
 def test_sub_codes_no_one_raised_are_listed_with_or():
-    from qualcx.report import _any_of
-    assert _any_of(["“A”"]) == "“A”"
-    assert _any_of(["“A”", "“B”"]) == "“A” or “B”"
-    assert _any_of(["“A”", "“B”", "“C”"]) == "“A”, “B” or “C”"
+    from qualcx.analysis import prose_list
+    assert prose_list(["“A”"], "or") == "“A”"
+    assert prose_list(["“A”", "“B”"], "or") == "“A” or “B”"
+    assert prose_list(["“A”", "“B”", "“C”"], "or") == "“A”, “B” or “C”"
 
 
 def test_interviewees_section_lists_ingest_warnings(make_project, blank_nlp):
