@@ -74,6 +74,8 @@ PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read
 MAX_THEMES = 12  # more clusters in one group are merged
 MISFIT_SILHOUETTE = -0.02  # a k-means member clearly closer to another theme belongs to none
 MIN_THEME_INTERVIEWS = 3  # a cluster fewer interviewees raise is an anecdote, not a theme
+MIN_THEME_SIZE = 5  # ... and a cluster of fewer segments is an aside ("Meetings": three
+#                     passing mentions), when the group has clusters this large
 EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
 BACKGROUND_SAMPLE = 2000  # segments, evenly spread, to estimate how common a phrase is
 PHRASE_DOCS = 20  # documents per theme tagged for phrases (enough to find its vocabulary)
@@ -407,7 +409,7 @@ def _choose_k(embeddings: np.ndarray, seed: int) -> int:
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     n = len(embeddings)
-    low = 2 if n < 30 else 3
+    low = 2 if n < 36 else 3
     best_k, best = low, -1.0
     for k in range(low, max(low, min(10, n // 10)) + 1):
         labels = KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(embeddings)
@@ -607,18 +609,28 @@ def _least_interviews(interviews: Sequence[str], floor: int = MIN_THEME_INTERVIE
     return min(floor, len(set(interviews)))
 
 
+def _least_size(sizes: Sequence[int], floor: int = MIN_THEME_SIZE) -> int:
+    """How many segments a theme of a group needs: ``floor``, or the largest cluster's size
+    when no cluster is that large."""
+    return min(floor, max(sizes, default=0))
+
+
 def dissolve_anecdotes(topics: list[int], interviews: Sequence[str], embeddings: np.ndarray,
-                       min_interviews: int = MIN_THEME_INTERVIEWS) -> list[int]:
+                       min_interviews: int = MIN_THEME_INTERVIEWS,
+                       min_size: int = MIN_THEME_SIZE) -> list[int]:
     """Clusters raised by fewer than ``min_interviews`` interviewees (fewer when the group
-    has fewer) are anecdotes, not themes: their segments join the nearest other theme when
+    has fewer), or of fewer than ``min_size`` segments (fewer when no cluster is that large),
+    are anecdotes and asides, not themes: their segments join the nearest other theme when
     close enough (as outliers do) and otherwise belong to none. A group whose every cluster
     is that small keeps them."""
     people: dict[int, set] = {}
     for topic, interview in zip(topics, interviews):
         if topic != -1:
             people.setdefault(topic, set()).add(interview)
+    sizes = Counter(t for t in topics if t != -1)
     need = _least_interviews(interviews, min_interviews)
-    small = {t for t, p in people.items() if len(p) < need}
+    least = _least_size(list(sizes.values()), min_size)
+    small = {t for t, p in people.items() if len(p) < need or sizes[t] < least}
     if not small or len(small) == len(people):
         return list(topics)
     moved = reassign_outliers([-1 if t in small else t for t in topics], embeddings)
@@ -673,13 +685,14 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
                         members: Sequence[tuple[str, str]] | None = None) -> str:
     """A readable label in sentence case: one phrase, or a few joined by "and".
 
-    Among the first ``2 * n + 1`` keywords, phrases of several words come before single
-    words; words already inside a chosen phrase are skipped. With ``scores`` (one per
-    keyword, best first), a phrase of several words leads only when it scores at least
-    ``LEAD_PHRASE_SHARE`` of the best keyword, and a further phrase joins the label only when
-    it scores at least ``min_share`` of the lead and has several words (or the lead is a
-    single word too), so no loose word is glued on ("Work orders, connection"). With
-    ``min_share`` 0 (to tell two themes apart) the next phrase joins, several words first.
+    Among the first ``2 * n + 1`` keywords, words already inside a chosen phrase are
+    skipped. Without ``scores``, phrases of several words come before single words. With
+    ``scores`` (one per keyword, best first), a phrase of several words leads only when it
+    scores at least ``LEAD_PHRASE_SHARE`` of the best keyword, and a further phrase joins the
+    label, best score first, only when it scores at least ``min_share`` of the lead and has
+    several words (or the lead is a single word too), so no loose word is glued on ("Work
+    orders, connection"). With ``min_share`` 0 (to tell two themes apart) the next phrase
+    joins.
     """
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
@@ -693,7 +706,6 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
         rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
                 and (" " in p[0] or " " not in lead[0] or not min_share)]
-        rest = [p for p in rest if " " in p[0]] + [p for p in rest if " " not in p[0]]
         if members and rest:
             grams = [(interview, set(_singular_ngrams(text))) for interview, text in members]
             rest = [p for p in rest if _widespread(p[0], grams)]
@@ -870,8 +882,9 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 result.small_talk.extend(partly)
                 if interviews is not None:  # what is left must still be more than an anecdote
                     need = _least_interviews([interviews[i] for i in positions])
-                    kept = [t for t in kept
-                            if len({interviews[m] for m in t.members}) >= need]
+                    least = _least_size([len(t.members) for t in found])
+                    kept = [t for t in kept if len(t.members) >= least
+                            and len({interviews[m] for m in t.members}) >= need]
                 found = _renumber([t for t in kept if t.members], prefix)
             result.themes.extend(found)
         if progress:

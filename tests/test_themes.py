@@ -130,9 +130,12 @@ def test_label_takes_a_second_phrase_only_when_it_is_as_central():
     assert label_from_keywords(["app", "customer success people"], scores=[4.0, 1.8]) == \
         "Customer success people"
     assert label_from_keywords(["price", "discount"], scores=[1.0, 0.8]) == "Price and discount"
-    # to tell two themes apart, the next phrase joins, several words first
+    # to tell two themes apart, the next phrase joins
     assert label_from_keywords(keywords, scores=[1.0, 0.9, 0.3, 0.2], min_share=0) == \
-        "Work orders and status page"
+        "Work orders and connection"
+    # beside a single word, the better second phrase joins, not the longer one
+    assert label_from_keywords(["product", "sales", "first impression"],
+                               scores=[0.18, 0.15, 0.06]) == "Product and sales"
     # sentence case: the first letter up, acronyms as written, nothing else capitalised
     assert label_from_keywords(["regional HVAC firms"], scores=[1.0]) == "Regional HVAC firms"
     assert label_from_keywords(["ERP integration"], scores=[1.0]) == "ERP integration"
@@ -267,7 +270,20 @@ def test_a_cluster_of_one_or_two_interviewees_is_an_anecdote_not_a_theme():
     assert dissolve_anecdotes(topics, interviews, emb) == [0, 0, 0, 1, 1, 1, 0, -1]
     # a group of two interviewees needs two, and one whose every cluster is small keeps them
     assert dissolve_anecdotes([0, 0, 1, 1], ["A", "B", "A", "B"], emb[:4]) == [0, 0, 1, 1]
-    assert dissolve_anecdotes([0, 0, 1], ["A", "A", "A"], emb[:3]) == [0, 0, 1]
+    assert dissolve_anecdotes([0, 0, 1, 1], ["A"] * 4, emb[:4]) == [0, 0, 1, 1]
+
+
+def test_a_cluster_of_fewer_than_five_segments_is_an_aside_not_a_theme():
+    from qualcx.themes import dissolve_anecdotes
+    emb = np.array([[1, 0, 0]] * 5 + [[0, 1, 0]] * 5 + [[0.9, 0.1, 0], [0, 0, 1], [0, 0, 1]],
+                   dtype=float)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    interviews = list("ABCDE") * 2 + list("ABC")
+    topics = [0] * 5 + [1] * 5 + [2] * 3  # topic 2: three interviewees, three segments
+    assert dissolve_anecdotes(topics, interviews, emb) == [0] * 5 + [1] * 5 + [0, -1, -1]
+    # when no cluster has five segments, three are enough
+    assert dissolve_anecdotes([0, 0, 0, 1, 1, 1], list("ABCABC"), emb[[0, 1, 2, 5, 6, 7]]) \
+        == [0, 0, 0, 1, 1, 1]
 
 
 def test_labels_count_singular_and_plural_as_one_phrase(hash_embedder):
