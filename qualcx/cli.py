@@ -257,9 +257,10 @@ def themes(state, suggest_codes, output):
 def report(state, formats):
     """Write the thematic-analysis report into reports/ (report.html, .md or .docx).
 
-    When interviews were read anew after the last 'qualcx code', or the themes are older
-    than the last coding or the last ingest that changed something, it says so (here and in
-    the report's method section) and names the commands to run. Example:
+    When interviews were read anew after the last 'qualcx code', human codes or review
+    decisions came in after it (and learn_from_humans is on), or the themes are older than
+    the last coding or the last ingest that changed something, it says so (here and in the
+    report's method section) and names the commands to run. Example:
 
         qualcx -p my-study report --format html --format docx
     """
@@ -267,7 +268,7 @@ def report(state, formats):
     from .report import stale_notice
     for path in pipeline.report(state.project, tuple(formats) or ("html", "md")):
         click.echo(f"Report written to {path}")
-    notice = stale_notice(state.project.store)
+    notice = stale_notice(state.project.store, bool(state.project.settings["learn_from_humans"]))
     if notice:
         click.echo(f"warning: report out of date: {notice}", err=True)
     _warn_default_questions(state.project)

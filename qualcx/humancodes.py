@@ -333,7 +333,7 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
         HumanCodesError: the file cannot be read or its columns cannot be told apart.
         ProjectError: no interview is ingested yet (passages are anchored to segments).
     """
-    from .pipeline import require_segments
+    from .pipeline import recorded, require_segments
     from .project import now_iso
     require_segments(project, "before importing codes")
     path = Path(path)
@@ -393,7 +393,9 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
     created = now_iso()
     per_coder: Counter = Counter()
     already = 0
-    with store.transaction() as db:
+    summary: dict = {}
+    # recorded so that 'qualcx report' can say the machine codes have not learned from these yet
+    with recorded(project, "import-codes", summary), store.transaction() as db:
         for key, values in new_rows.items():
             if db.execute("SELECT 1 FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
                           "AND is_machine = 0", key).fetchone():
@@ -403,6 +405,8 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
                        "coder, is_machine, score, evidence, created_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)", (*values, created))
             per_coder[key[2]] += 1
+        summary.update(file=path.name, imported=sum(per_coder.values()), already=already,
+                       unanchored=len(unanchored))
     return ImportResult(str(path), sum(per_coder.values()), passages, already, dict(per_coder),
                         unanchored, dict(unknown))
 

@@ -113,7 +113,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
             "small_talk": talk,
             "small_talk_note": small_talk_sentence(talk),
-            "stale": stale_notice(project.store),
+            "stale": stale_notice(project.store, bool(settings["learn_from_humans"])),
             "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
             "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
                                     default=0),
@@ -225,18 +225,26 @@ def small_talk_sentence(info: dict | None) -> str:
             f"thanks, consent) and are not shown as themes; the rule: {info['rule']}.")
 
 
-def stale_notice(store) -> str:
+HUMAN_RUNS = {"import-codes": "human codes were imported",
+              "review": "review decisions were read"}
+
+
+def stale_notice(store, learn_from_humans: bool = True) -> str:
     """Why the stored results lag behind the transcripts, or "" when they do not.
 
     Nothing else says so: re-reading a changed transcript drops its machine codes, so until
-    the next ``qualcx code`` the counts leave them out; and themes found before the last
+    the next ``qualcx code`` the counts leave them out; human codes imported or review
+    decisions read after the last coding run are not yet learned from (when
+    ``learn_from_humans`` is on: the setting now, which the next coding run follows), so the
+    machine codes and the agreement with them lag behind; and themes found before the last
     coding run, or before an ingest that changed the interviews, may group codes and
     segments that have changed since. Read from the finished runs: ingest runs record the
-    interviews they read anew. ``qualcx run`` does every step in order, so after it this is
-    always "".
+    interviews they read anew, import and review runs how many decisions they added.
+    ``qualcx run`` does every step in order, so after it this is always "".
     """
     runs = store.db.execute("SELECT id, command, summary FROM runs WHERE finished_at IS NOT NULL "
-                            "AND command IN ('ingest', 'code', 'themes') ORDER BY id").fetchall()
+                            "AND command IN ('ingest', 'code', 'themes', 'import-codes', 'review') "
+                            "ORDER BY id").fetchall()
     last = {r["command"]: r["id"] for r in runs}
     code_run, themes_run = last.get("code"), last.get("themes")
     ingests = [(r["id"], json.loads(r["summary"] or "{}")) for r in runs
@@ -248,6 +256,10 @@ def stale_notice(store) -> str:
         "JOIN turns t ON t.id = s.turn_id JOIN interviews i ON i.id = s.interview_id "
         "WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id")
         if r["interview_id"] in read]
+    human = set()
+    if code_run is not None and learn_from_humans:
+        human = {HUMAN_RUNS[r["command"]] for r in runs if r["command"] in HUMAN_RUNS
+                 and r["id"] > code_run and _new_decisions(json.loads(r["summary"] or "{}"))}
     parts = []
     if uncoded:
         one = len(uncoded) == 1
@@ -255,6 +267,9 @@ def stale_notice(store) -> str:
                      f"{'was' if one else 'were'} read anew after the last coding run and {'has' if one else 'have'} no "
                      f"machine codes yet, so {'its' if one else 'their'} machine codes are "
                      "missing from the counts and quotes")
+    if human:
+        parts.append(f"{' and '.join(sorted(human))} after the last coding run; the machine "
+                     "codes have not learned from them yet")
     if themes_run is not None:
         if code_run is not None and code_run > themes_run:
             parts.append("the themes were found before the last coding run")
@@ -264,9 +279,14 @@ def stale_notice(store) -> str:
             parts.append("the themes were found before the last ingest changed the interviews")
     if not parts:
         return ""
-    steps = ("'qualcx code', 'qualcx themes' and 'qualcx report'" if uncoded
+    steps = ("'qualcx code', 'qualcx themes' and 'qualcx report'" if uncoded or human
              else "'qualcx themes' and 'qualcx report'")
     return f"{'; '.join(parts)}. Run {steps}, or 'qualcx run' for all of them."
+
+
+def _new_decisions(summary: dict) -> int:
+    """How many human codings or rejections an import-codes or review run added."""
+    return sum(int(summary.get(k, 0)) for k in ("imported", "accepted", "rejected", "added"))
 
 
 def _last_run(store, settings: dict) -> dict:

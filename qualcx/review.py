@@ -232,6 +232,19 @@ def _row_segments(ref: str, interview: str, text: str, known: dict, texts: dict,
     return [t["id"] for t in targets], True
 
 
+# A decision is a human coding (accept, add) or a rejection (reject) of a code on a segment,
+# by one coder; recording one deletes that coder's opposite record, so the latest decision wins.
+_DECISION_WHERE = {"codings": "segment_id = ? AND code = ? AND coder = ? AND is_machine = 0",
+                   "rejections": "segment_id = ? AND code = ? AND coder = ?"}
+_DECISION_INSERT = {
+    "codings": 'INSERT INTO codings (segment_id, interview_id, start, "end", text, code, coder, '
+               "is_machine, score, evidence, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
+    "rejections": 'INSERT INTO rejections (segment_id, interview_id, start, "end", text, code, '
+                  "coder, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"}
+_DECISION_COUNT = {"accept": "accepted", "add": "added", "reject": "rejected"}
+
+
 def import_review(project, path, coder: str) -> ReviewResult:
     """Read a filled-in review sheet back as one coder's decisions.
 
@@ -247,6 +260,7 @@ def import_review(project, path, coder: str) -> ReviewResult:
     Raises:
         HumanCodesError: the file is not a review sheet (file and line named).
     """
+    from .pipeline import recorded
     from .project import now_iso
     path = Path(path)
     if not coder or coder == project.settings["coder_name"]:
@@ -255,36 +269,25 @@ def import_review(project, path, coder: str) -> ReviewResult:
     reattach_rejections(project.store)
     decisions, left_out, reanchored = _review_decisions(project, path)
     segs = {r["id"]: r for r in project.store.db.execute('SELECT * FROM segments')}
-    created, counts = now_iso(), Counter()
-    with project.store.transaction() as db:
+    created, counts, summary = now_iso(), Counter(), {}
+    # recorded so that 'qualcx report' can say the machine codes have not learned from these yet
+    with recorded(project, "review", summary), project.store.transaction() as db:
         for seg_id, code, decision, n in decisions:
             seg = segs[seg_id]
             key = (seg_id, code, coder)
-            values = (seg_id, seg["interview_id"], seg["start"], seg["end"], seg["text"], code,
-                      coder)
+            own, other = (("rejections", "codings") if decision == "reject"
+                          else ("codings", "rejections"))
+            db.execute(f"DELETE FROM {other} WHERE {_DECISION_WHERE[other]}", key)
+            if db.execute(f"SELECT 1 FROM {own} WHERE {_DECISION_WHERE[own]}", key).fetchone():
+                counts["unchanged"] += 1
+                continue
             source = json.dumps({"source": path.name, "row": n, "review": decision})
-            if decision in ("accept", "add"):
-                db.execute("DELETE FROM rejections WHERE segment_id = ? AND code = ? "
-                           "AND coder = ?", key)
-                if db.execute("SELECT 1 FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
-                              "AND is_machine = 0", key).fetchone():
-                    counts["unchanged"] += 1
-                    continue
-                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
-                           "coder, is_machine, score, evidence, created_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)", (*values, source, created))
-                counts["accepted" if decision == "accept" else "added"] += 1
-            else:
-                db.execute("DELETE FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
-                           "AND is_machine = 0", key)
-                if db.execute("SELECT 1 FROM rejections WHERE segment_id = ? AND code = ? AND "
-                              "coder = ?", key).fetchone():
-                    counts["unchanged"] += 1
-                    continue
-                db.execute('INSERT INTO rejections (segment_id, interview_id, start, "end", text, '
-                           "code, coder, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           (*values, source, created))
-                counts["rejected"] += 1
+            db.execute(_DECISION_INSERT[own], (seg_id, seg["interview_id"], seg["start"],
+                                               seg["end"], seg["text"], code, coder, source,
+                                               created))
+            counts[_DECISION_COUNT[decision]] += 1
+        summary.update(file=path.name, coder=coder,
+                       **{k: counts[k] for k in ("accepted", "rejected", "added", "unchanged")})
     return ReviewResult(str(path), counts["accepted"], counts["rejected"], counts["added"],
                         counts["unchanged"], reanchored, left_out)
 
