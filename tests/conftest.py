@@ -58,6 +58,19 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+def text_file(tmp_path, text, name="t.txt", encoding="utf-8") -> Path:
+    """A file holding ``text`` exactly as given (no dedent), in ``encoding``."""
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def record_run(store, command: str, summary: dict | None = None):
+    """A finished run in the store, as a command records it."""
+    run = store.start_run(command, {}, {}, "2023-11-14T00:00:00")
+    store.finish_run(run, "2023-11-14T00:00:01", summary or {})
+
+
 @pytest.fixture
 def make_project(tmp_path):
     """Build a project folder: ``make_project({"a.txt": "..."}, codebook=..., toml=...)``."""

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from conftest import text_file
 
 from qualcx.errors import TranscriptFormatError
 from qualcx.project import Project
@@ -133,12 +134,6 @@ def test_odt_ingests_into_the_store(make_project, blank_nlp):
 
 
 # -- label shapes in plain text ---------------------------------------------------------------
-
-def text_file(tmp_path, text, name="t.txt", encoding="utf-8"):
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
 
 @pytest.mark.parametrize("text, expected", [
     ("MARIA: We call them.\nINTERVIEWER: Why?\nMARIA: Because.\n",

@@ -2,6 +2,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import record_run, text_file
 
 from qualcx.cli import cli
 from qualcx.code import code_project
@@ -30,21 +31,15 @@ def project(make_project, blank_nlp):
     return project
 
 
-def _csv(tmp_path, text, name="codes.csv", encoding="utf-8"):
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
 def _human(project):
     return [(r["code"], r["coder"], r["text"]) for r in project.store.db.execute(
         "SELECT * FROM codings WHERE is_machine = 0 ORDER BY segment_id, code")]
 
 
 def test_text_is_anchored_despite_whitespace_case_and_punctuation(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,coder,text\n"
-                "rita_2024,churn.price,ana,\"the PRICE increase  made many small customers "
-                "cancel\"\n")
+    path = text_file(tmp_path, "interview,code,coder,text\n"
+                     "rita_2024,churn.price,ana,\"the PRICE increase  made many small customers "
+                     "cancel\"\n", "codes.csv")
     result = import_codes(project, path)
     assert (result.imported, result.passages, result.unanchored) == (1, 1, [])
     assert result.per_coder == {"ana": 1}
@@ -54,12 +49,12 @@ def test_text_is_anchored_despite_whitespace_case_and_punctuation(project, tmp_p
 
 
 def test_unanchorable_rows_are_listed_with_row_and_reason(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,coder,text\n"
-                "rita_2024,churn,ana,Nobody said this at all.\n"
-                "\n"
-                "nobody,churn,ana,The price increase made many small customers cancel.\n"
-                "rita_2024,churn,ana,Why do customers leave?\n"
-                "rita_2024,support,ana,That is our promise to them.\n")
+    path = text_file(tmp_path, "interview,code,coder,text\n"
+                     "rita_2024,churn,ana,Nobody said this at all.\n"
+                     "\n"
+                     "nobody,churn,ana,The price increase made many small customers cancel.\n"
+                     "rita_2024,churn,ana,Why do customers leave?\n"
+                     "rita_2024,support,ana,That is our promise to them.\n", "codes.csv")
     result = import_codes(project, path)
     assert result.imported == 1
     assert result.unanchored == [
@@ -70,9 +65,9 @@ def test_unanchorable_rows_are_listed_with_row_and_reason(project, tmp_path):
 
 
 def test_reimport_adds_nothing_and_unknown_codes_are_reported(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,coder,text\n"
-                "rita_2024.txt,support,ana,The support team answers every ticket within two hours.\n"
-                "rita_2024.txt,onboarding,ana,That is our promise to them.\n")
+    path = text_file(tmp_path, "interview,code,coder,text\n"
+                     "rita_2024.txt,support,ana,The support team answers every ticket within two hours.\n"
+                     "rita_2024.txt,onboarding,ana,That is our promise to them.\n", "codes.csv")
     first = import_codes(project, path)
     again = import_codes(project, path)
     assert (first.imported, first.unknown_codes) == (2, {"onboarding": 1})
@@ -81,9 +76,9 @@ def test_reimport_adds_nothing_and_unknown_codes_are_reported(project, tmp_path)
 
 
 def test_a_passage_over_two_segments_codes_both(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,coder,text\n"
-                "rita_2024,support,ana,\"The support team answers every ticket within two hours. "
-                "That is our promise to them.\"\n")
+    path = text_file(tmp_path, "interview,code,coder,text\n"
+                     "rita_2024,support,ana,\"The support team answers every ticket within two hours. "
+                     "That is our promise to them.\"\n", "codes.csv")
     import_codes(project, path)
     assert [t for _, _, t in _human(project)] == [
         "The support team answers every ticket within two hours.", "That is our promise to them."]
@@ -104,11 +99,11 @@ def test_span_rule_majority_overlap():
 def test_offsets_taguette_columns_and_encodings(project, tmp_path):
     text = project.store.db.execute("SELECT text FROM interviews").fetchone()[0]
     start = text.index("A cheaper")
-    offsets = _csv(tmp_path, f"Interview;Code;Coder;Start;End\nrita_2024;churn.price;bo;{start};"
-                   f"{start + 10}\n", "offsets.csv")
+    offsets = text_file(tmp_path, "Interview;Code;Coder;Start;End\n"
+                        f"rita_2024;churn.price;bo;{start};{start + 10}\n", "offsets.csv")
     assert import_codes(project, offsets).imported == 1
-    taguette = _csv(tmp_path, "id,document,tag,content\n7,rita_2024.odt,Support,\"That is our "
-                    "promise to them.\"\n", "tags.csv", encoding="utf-16")
+    taguette = text_file(tmp_path, "id,document,tag,content\n7,rita_2024.odt,Support,\"That is our "
+                         "promise to them.\"\n", "tags.csv", encoding="utf-16")
     with pytest.raises(HumanCodesError, match="no coder column; give the coder's name"):
         import_codes(project, taguette)
     result = import_codes(project, taguette, coder="cy")
@@ -123,7 +118,7 @@ def test_xlsx_and_missing_columns(project, tmp_path):
     book.active.append(["rita_2024", "support", "That is our promise to them."])
     book.save(tmp_path / "codes.xlsx")
     assert import_codes(project, tmp_path / "codes.xlsx", coder="di").imported == 1
-    bad = _csv(tmp_path, "who,what\nx,y\n", "bad.csv")
+    bad = text_file(tmp_path, "who,what\nx,y\n", "bad.csv")
     with pytest.raises(HumanCodesError) as err:
         import_codes(project, bad, coder="di")
     assert str(err.value).startswith(f"{bad}, line 1: cannot tell which column holds the "
@@ -131,8 +126,9 @@ def test_xlsx_and_missing_columns(project, tmp_path):
 
 
 def test_human_codes_survive_the_machine_code_stage(project, tmp_path, hash_embedder, blank_nlp):
-    path = _csv(tmp_path, "interview,code,coder,text\n"
-                "rita_2024,churn.price,ana,The price increase made many small customers cancel.\n")
+    path = text_file(tmp_path, "interview,code,coder,text\n"
+                     "rita_2024,churn.price,ana,The price increase made many small customers cancel.\n",
+                     "codes.csv")
     import_codes(project, path)
     before = _human(project)
     embedder = Embedder("hash", project.store, model=hash_embedder)
@@ -174,8 +170,8 @@ def test_review_sheet_round_trip(project, tmp_path, hash_embedder, blank_nlp):
 
 def test_review_rows_that_cannot_be_imported_are_listed_and_the_rest_imported(project,
                                                                             tmp_path):
-    path = _csv(tmp_path, "segment_id,code,decision,new_codes\n1,support,maybe,\n"
-                "999,support,accept,\n1,,,nonsense\n1,support,accept,\n", "r.csv")
+    path = text_file(tmp_path, "segment_id,code,decision,new_codes\n1,support,maybe,\n"
+                     "999,support,accept,\n1,,,nonsense\n1,support,accept,\n", "r.csv")
     result = import_review(project, path, "ana")
     assert result.left_out == [
         (2, "decision 'maybe' must be accept, reject or empty"),
@@ -191,7 +187,7 @@ def test_review_rows_that_cannot_be_imported_are_listed_and_the_rest_imported(pr
 
 
 def test_a_file_that_is_not_a_review_sheet_is_refused_whole(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,text\nrita_2024,support,x\n", "codes.csv")
+    path = text_file(tmp_path, "interview,code,text\nrita_2024,support,x\n", "codes.csv")
     with pytest.raises(HumanCodesError) as err:
         import_review(project, path, "ana")
     assert str(err.value) == (f"{path}, line 1: no 'segment_id' column; import a sheet written "
@@ -239,8 +235,8 @@ def test_review_sheet_from_before_a_reingest_is_reanchored_by_text(project, tmp_
 def test_review_row_whose_segment_id_now_holds_other_text_follows_its_text(project, tmp_path):
     segs = {r["text"]: r["id"] for r in project.store.db.execute("SELECT id, text FROM segments")}
     wrong = segs["That is our promise to them."]  # the id is reused for other text
-    path = _csv(tmp_path, "segment_id,interview,text,code,decision,new_codes\n"
-                f"{wrong},rita_2024,A cheaper competitor called them.,,,churn\n", "r.csv")
+    path = text_file(tmp_path, "segment_id,interview,text,code,decision,new_codes\n"
+                     f"{wrong},rita_2024,A cheaper competitor called them.,,,churn\n", "r.csv")
     result = import_review(project, path, "ana")
     assert result.reanchored == 1 and result.left_out == []
     assert _human(project) == [("churn", "ana", "A cheaper competitor called them.")]
@@ -248,8 +244,9 @@ def test_review_row_whose_segment_id_now_holds_other_text_follows_its_text(proje
 
 def test_explain_shows_evidence_and_human_codes(project, tmp_path, hash_embedder, blank_nlp):
     _machine_code(project, hash_embedder, blank_nlp)
-    import_codes(project, _csv(tmp_path, "interview,code,coder,text\nrita_2024,support,ana,"
-                               "The support team answers every ticket within two hours.\n"))
+    import_codes(project, text_file(tmp_path, "interview,code,coder,text\nrita_2024,support,ana,"
+                                    "The support team answers every ticket within two hours.\n",
+                                    "codes.csv"))
     seg = project.store.human_codings()[0]["segment_id"]
     info = segment_explanation(project, str(seg))
     assert info["question"] == "And support?" and info["human"][0]["coder"] == "ana"
@@ -319,7 +316,8 @@ def test_evidence_reads_as_sentences_with_every_figure():
 
 
 def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
-    path = _csv(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n")
+    path = text_file(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n",
+                     "codes.csv")
     out = tmp_path / "left.csv"
     result = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(path),
                                       "--coder", "ana", "--unanchored", str(out)])
@@ -353,7 +351,7 @@ def test_new_commands_explain_themselves(command):
 
 def test_rejections_follow_their_text_through_a_re_ingest(project, tmp_path, blank_nlp):
     seg = project.store.respondent_segments()[-1]
-    path = _csv(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
+    path = text_file(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
     assert import_review(project, path, "ana").rejected == 1
     transcript = project.interviews_dir / "rita_2024.txt"
     transcript.write_text(TRANSCRIPT.replace("Rita: The price", "Rita: Well. The price"))
@@ -444,3 +442,80 @@ def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project
     assert "run 'qualcx run'" in first.output and "so the coder learns from them" in first.output
     again = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
     assert "so the coder learns" not in again.output  # nothing new was imported
+
+
+# -- the report says when human decisions came after the last coding run ---------------------
+
+NOT_LEARNED = ("after the last coding run; the machine codes have not learned from them yet. "
+               "Run 'qualcx code', 'qualcx themes' and 'qualcx report', or 'qualcx run' for all "
+               "of them.")
+
+
+def _import(project, tmp_path):
+    return CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(text_file(
+        tmp_path, "interview,code,coder,text\nrita_2024,support,ana,That is our promise to "
+        "them.\n", "codes.csv"))])
+
+
+def test_report_says_imported_codes_are_not_learned_until_the_next_coding_run(project, tmp_path):
+    from qualcx.report import stale_notice
+    assert _import(project, tmp_path).exit_code == 0
+    assert stale_notice(project.store) == ""  # never coded by the machine: nothing lags
+    record_run(project.store, "code")
+    assert _import(project, tmp_path).exit_code == 0  # adds nothing: nothing to learn
+    assert stale_notice(project.store) == ""
+    project.store.db.execute("DELETE FROM codings")
+    project.store.db.commit()
+    assert _import(project, tmp_path).exit_code == 0
+    [run] = project.store.db.execute("SELECT summary FROM runs WHERE command = 'import-codes' "
+                                     "ORDER BY id DESC LIMIT 1")
+    assert json.loads(run["summary"]) == {"file": "codes.csv", "imported": 1, "already": 0,
+                                          "unanchored": 0}
+    report = CliRunner().invoke(cli, ["-p", str(project.root), "report", "--format", "md"])
+    assert report.exit_code == 0, report.output
+    notice = f"human codes were imported {NOT_LEARNED}"
+    assert f"warning: report out of date: {notice}" in report.output
+    assert "> **Out of date:** human codes were imported after the last coding run" in \
+        (project.reports_dir / "report.md").read_text()
+    record_run(project.store, "code")  # coded again: learned from them
+    assert stale_notice(project.store) == ""
+
+
+def test_human_codes_make_no_notice_when_the_coder_does_not_learn_from_them(make_project,
+                                                                             blank_nlp, tmp_path):
+    from qualcx.report import stale_notice
+    root = make_project({"rita_2024.txt": TRANSCRIPT},
+                        toml='segment_unit = "sentence"\nlearn_from_humans = false\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    record_run(project.store, "code")
+    result = _import(project, tmp_path)
+    assert result.exit_code == 0 and "Imported 1 passage(s)" in result.output
+    assert stale_notice(project.store, learn_from_humans=False) == ""
+    report = CliRunner().invoke(cli, ["-p", str(root), "report", "--format", "md"])
+    assert report.exit_code == 0 and "out of date" not in report.output
+    assert stale_notice(project.store).startswith("human codes were imported")  # the setting
+
+
+def test_report_says_review_decisions_are_not_learned_until_the_next_coding_run(
+        project, tmp_path, hash_embedder, blank_nlp):
+    from qualcx.report import stale_notice
+    _machine_code(project, hash_embedder, blank_nlp)
+    record_run(project.store, "code")
+    record_run(project.store, "themes")
+    seg = project.store.respondent_segments()[0]
+    path = text_file(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
+    out = CliRunner().invoke(cli, ["-p", str(project.root), "review", "--import", str(path),
+                                   "--coder", "ben"])
+    assert out.exit_code == 0, out.output
+    assert stale_notice(project.store) == f"review decisions were read {NOT_LEARNED}"
+    [run] = project.store.db.execute("SELECT summary FROM runs WHERE command = 'review'")
+    assert json.loads(run["summary"]) == {"file": "r.csv", "coder": "ben", "accepted": 0,
+                                          "rejected": 1, "added": 0, "unchanged": 0}
+    assert _import(project, tmp_path).exit_code == 0
+    assert stale_notice(project.store) == \
+        f"human codes were imported and review decisions were read {NOT_LEARNED}"
+    for command in ("ingest", "code", "themes"):  # what 'qualcx run' records, in its order
+        record_run(project.store, command, {"interviews": 1, "skipped": 1} if command == "ingest"
+                   else None)
+    assert stale_notice(project.store) == ""

@@ -3,7 +3,7 @@ import io
 import re
 
 import pytest
-from conftest import EVIL
+from conftest import EVIL, record_run
 
 from qualcx.export import CODINGS_COLUMNS, codings_rows, export
 from qualcx.project import Project
@@ -262,11 +262,6 @@ def test_report_says_how_much_small_talk_was_set_aside(coded_project):
     assert first == [p.read_bytes() for p in write_report(coded_project)]
 
 
-def _record(store, command: str, summary: dict | None = None):
-    run = store.start_run(command, {}, {}, "2023-11-14T00:00:00")
-    store.finish_run(run, "2023-11-14T00:00:01", summary or {})
-
-
 def _method_section(html: str) -> str:
     return html[html.index('id="method"'):html.index('<ol class="stages">')]
 
@@ -276,15 +271,15 @@ def test_report_says_which_interviews_were_read_after_the_last_coding_run(coded_
 
     from qualcx.report import stale_notice
     store = coded_project.store
-    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"], "removed": []})
-    _record(store, "code")
-    _record(store, "themes")
+    record_run(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"], "removed": []})
+    record_run(store, "code")
+    record_run(store, "themes")
     assert stale_notice(store) == ""
     html_path, md_path, docx_path = write_report(coded_project, ("html", "md", "docx"))
     assert "Out of date" not in html_path.read_text() + md_path.read_text()
     assert "Out of date" not in _docx_text(docx_path)
 
-    _record(store, "ingest", {"interviews": 2, "skipped": 1, "read": ["b"], "removed": []})
+    record_run(store, "ingest", {"interviews": 2, "skipped": 1, "read": ["b"], "removed": []})
     notice = stale_notice(store)
     assert notice == ("interview b was read anew after the last coding run and has no machine "
                       "codes yet, so its machine codes are missing from the counts and quotes; "
@@ -303,11 +298,11 @@ def test_report_says_which_interviews_were_read_after_the_last_coding_run(coded_
     assert [p.read_bytes() for p in write_report(coded_project, ("html", "md", "docx"))] == \
         [p.read_bytes() for p in write_report(coded_project, ("html", "md", "docx"))]
 
-    _record(store, "code")  # coded again: only the themes are older now
+    record_run(store, "code")  # coded again: only the themes are older now
     assert stale_notice(store) == ("the themes were found before the last coding run. Run "
                                    "'qualcx themes' and 'qualcx report', or 'qualcx run' for "
                                    "all of them.")
-    _record(store, "themes")
+    record_run(store, "themes")
     assert stale_notice(store) == ""
     assert "Out of date" not in write_report(coded_project)[0].read_text()
 
@@ -316,8 +311,8 @@ def test_stale_notice_names_a_few_interviews_and_counts_the_rest(coded_project):
     from qualcx.analysis import prose_list
     from qualcx.report import stale_notice
     store = coded_project.store
-    _record(store, "code")
-    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["b", "a", "gone"]})
+    record_run(store, "code")
+    record_run(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["b", "a", "gone"]})
     assert stale_notice(store).startswith("interviews a and b were read anew after the last "
                                           "coding run and have no machine codes yet, so their")
     assert prose_list(["a", "b", "c"], shown=3) == "a, b and c"
@@ -327,13 +322,13 @@ def test_stale_notice_names_a_few_interviews_and_counts_the_rest(coded_project):
 def test_stale_notice_needs_a_coding_run_and_a_change(coded_project):
     from qualcx.report import stale_notice
     store = coded_project.store
-    _record(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"]})
+    record_run(store, "ingest", {"interviews": 2, "skipped": 0, "read": ["a", "b"]})
     assert stale_notice(store) == ""  # never coded by the machine: human codes only
-    _record(store, "themes")
-    _record(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": []})
-    _record(store, "ingest", {"interviews": 2, "skipped": 2, "errors": 1})  # an older record: no lists
+    record_run(store, "themes")
+    record_run(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": []})
+    record_run(store, "ingest", {"interviews": 2, "skipped": 2, "errors": 1})  # an older record: no lists
     assert stale_notice(store) == ""  # nothing changed since the themes
-    _record(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": ["c.txt"]})
+    record_run(store, "ingest", {"interviews": 2, "skipped": 2, "read": [], "removed": ["c.txt"]})
     assert stale_notice(store).startswith("the themes were found before the last ingest "
                                           "changed the interviews.")
     unfinished = store.start_run("code", {}, {}, "2023-11-14T00:00:02")
@@ -398,7 +393,7 @@ def test_coverage_says_whose_codes_it_counts(coded_project):
 def test_the_small_talk_rule_is_stated_only_when_something_was_set_aside(coded_project):
     from qualcx.report import small_talk, small_talk_sentence
     store = coded_project.store
-    _record(store, "themes", {"themes": 1, "small_talk": 0, "small_talk_segments": 0})
+    record_run(store, "themes", {"themes": 1, "small_talk": 0, "small_talk_segments": 0})
     assert small_talk_sentence(small_talk(store)) == "No uncoded talk was set aside as small talk."
 
 
