@@ -430,8 +430,7 @@ def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_
     result = CliRunner().invoke(cli, ["-p", str(project.root), "explain",
                                       f"{bare['interview_id']}:{bare['idx']}"])
     assert "Machine codes: none\n  no code's score reached its threshold (the 'threshold' " \
-        "setting, 0.5); scores below it are not stored, so the codes that fell short are not " \
-        "shown" in result.output
+        "setting, 0.5)\nNear misses (scored, below the threshold):" in result.output
 
 
 def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project, tmp_path):
