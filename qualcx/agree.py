@@ -21,7 +21,9 @@ Units:
 Figures per code: Cohen's kappa, Krippendorff's alpha (nominal, from the ``krippendorff``
 package), percent agreement, and precision, recall and F1 of coder B against coder A as the
 reference. The overall row pools every code × unit decision (micro-average); the mean of
-the per-code kappas (over the codes where kappa is defined) is given beside it. A figure
+the per-code kappas (over the codes where kappa is defined) is given beside it. Both pool the
+codebook's codes only: a code a coder used that the codebook lacks (an imported human code)
+gets its own row but is not pooled, since the machine could never have applied it. A figure
 that is undefined (for example kappa for a code neither coder applied) is ``None``.
 """
 
@@ -32,8 +34,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 LEVELS = ("segment", "interview")
-POOLING = ("overall: micro-average over every code x unit decision; mean kappa: the mean of "
-           "the per-code kappas that are defined")
+POOLING = ("overall: micro-average over every codebook code x unit decision; mean kappa: the "
+           "mean of the codebook codes' kappas that are defined; codes not in the codebook are "
+           "listed but not pooled")
 HIERARCHY_NOTE = "a child code implies its parent: a unit coded with a child counts for the parent too"
 
 
@@ -244,10 +247,11 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
             if a != b:
                 disagreements.append(_disagreement(key, info, code, coder_a if a else coder_b,
                                                    raw_a if a else raw_b))
-        totals += counts
+        if code in codebook.codes:
+            totals += counts
         rows.append(table_figures(code, *map(int, counts)))
     overall = table_figures("(overall)", *map(int, totals))
-    kappas = [r.kappa for r in rows if r.kappa is not None]
+    kappas = [r.kappa for r in rows if r.kappa is not None and r.code in codebook.codes]
     return AgreementResult(coder_a, coder_b, level, len(unit_keys), tuple(sorted(interviews)),
                            tuple(rows), overall, float(np.mean(kappas)) if kappas else None,
                            tuple(disagreements), tuple(unknown))

@@ -533,7 +533,7 @@ def explain(state, segment):
 
         qualcx -p my-study explain I01:4
     """
-    from .review import evidence_lines, human_source, segment_explanation
+    from .review import human_source, segment_explanation
     e = segment_explanation(state.project, segment)
     role = f", {e['role']}" if e["role"] else ""
     click.echo(f"Segment {e['id']}: {e['interview']}:{e['index']} ({e['speaker']}{role}), "
@@ -546,8 +546,15 @@ def explain(state, segment):
         click.echo(f"  {e['no_machine_code']}")
     for c in e["machine"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
-        for line in evidence_lines(c["evidence"], e["start"], c["code"]):
-            click.echo("      " + line.replace("\n", "\n" + " " * 8))
+        _echo_evidence(c, e["start"])
+    click.echo("Near misses (scored, below the threshold):" + ("" if e["near_misses"] else
+                                                               " none"))
+    if e["no_near_miss"]:
+        click.echo(f"  {e['no_near_miss']}")
+    for c in e["near_misses"]:
+        click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}, "
+                   f"threshold {_fmt(c['threshold'])}")
+        _echo_evidence(c, e["start"])
     click.echo("Human codes:" + ("" if e["human"] else " none"))
     for c in e["human"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}{human_source(c['evidence'])}")
@@ -556,6 +563,13 @@ def explain(state, segment):
         for r in e["rejections"]:
             click.echo(f"  {r['code']} ({r['name']}) rejected by {r['coder']}"
                        f"{human_source(r['source'])}")
+
+
+def _echo_evidence(coding: dict, offset: int) -> None:
+    """A machine code's or near miss's stored evidence, one indented line per part."""
+    from .review import evidence_lines
+    for line in evidence_lines(coding["evidence"], offset, coding["code"]):
+        click.echo("      " + line.replace("\n", "\n" + " " * 8))
 
 
 def main():

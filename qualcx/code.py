@@ -25,7 +25,8 @@ How a code's score for a segment is made:
    ``threshold`` otherwise), at most ``max_codes_per_segment`` per segment. A child code
    implies its parent; a parent is applied alone only when no child qualifies.
 
-Evidence stored with each machine coding (JSON, read by ``qualcx explain``)::
+Evidence stored with each machine coding, and with each near miss (a code that fell short of
+its threshold, see :func:`near_misses`), as JSON read by ``qualcx explain``::
 
     score       final score in [0, 1]
     zero_shot   the codebook-only score in [0, 1]
@@ -62,10 +63,21 @@ from .coder.evidence import (GAP_SLOPE, MIN_SPREAD, NEGATIVE_PENALTY, PRIOR_SEGM
 from .coder.learn import (NEIGHBOUR_SHARE, SHARE_SLOPE, Labels, blend_scores,  # noqa: F401
                           human_labels, learned_scores, reliability)
 
+# Near misses: the codes that fell short of their threshold, kept (apart from the codings) so
+# 'qualcx explain' can say why a code was not applied. Only the closest few are worth reading.
+MAX_NEAR_MISSES = 3      # per segment
+NEAR_MISS_FLOOR = 0.25   # lowest final score kept as a near miss
+
+
+def limits_for(code_ids: list[str], thresholds: dict, default_threshold: float) -> np.ndarray:
+    """Each code's threshold: its entry in ``thresholds``, else the default."""
+    return np.array([float(thresholds.get(c, default_threshold)) for c in code_ids])
+
+
 def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, thresholds: dict,
            default_threshold: float, max_codes: int = 3) -> list[list[int]]:
     """Per segment, the column indexes of the codes applied (children over their parents)."""
-    limits = np.array([float(thresholds.get(c, default_threshold)) for c in code_ids])
+    limits = limits_for(code_ids, thresholds, default_threshold)
     below = {j: [code_ids.index(d) for d in codebook.descendants(c)[1:]]
              for j, c in enumerate(code_ids) if codebook.codes[c].children}
     chosen = []
@@ -76,6 +88,20 @@ def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, threshol
         keep = [j for j in passed if not any(d in ids for d in below.get(j, ()))]
         chosen.append(sorted(int(j) for j in keep[:max_codes]))
     return chosen
+
+
+def near_misses(scores: np.ndarray, limits: np.ndarray) -> list[list[int]]:
+    """Per segment, the column indexes of its best codes below their threshold, best first.
+
+    At most :data:`MAX_NEAR_MISSES`, each scoring at least :data:`NEAR_MISS_FLOOR`; ties keep
+    the codebook's order, so the same scores give the same near misses.
+    """
+    out = []
+    for row in scores:
+        short = [int(j) for j in np.argsort(-row, kind="stable")
+                 if NEAR_MISS_FLOOR <= row[j] < limits[j]]
+        out.append(short[:MAX_NEAR_MISSES])
+    return out
 
 
 @dataclass
@@ -150,6 +176,8 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     """Apply the codebook to every respondent segment and store the machine codings.
 
     Only this coder's earlier machine codings are replaced; human codings are never touched.
+    Each segment's near misses (:func:`near_misses`) replace its earlier ones, in the same
+    transaction, in their own table, so counts, exports and agreement never see them.
 
     Returns:
         A summary: segments, codings, coded segments, codings per code, the number of
@@ -163,22 +191,36 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     code_ids, scores, parts = scored.code_ids, scored.scores, scored.parts
     chosen = decide(scores, code_ids, project.codebook, settings["thresholds"],
                     settings["threshold"], int(settings["max_codes_per_segment"]))
+    limits = limits_for(code_ids, settings["thresholds"], settings["threshold"])
+    missed = near_misses(scores, limits)
     coder, created = settings["coder_name"], now_iso()
     weight = float(settings["context_weight"])
-    rows = []
-    for i, cols in enumerate(chosen):
-        seg = scored.segments[i]
-        for j in cols:
-            ev = explain(i, j, parts, scored.protos, scored.hits, code_ids[j],
-                         scored.questions.get(seg["question_turn"]), weight, scores[i, j])
+
+    def evidence(i, j):
+        ev = explain(i, j, parts, scored.protos, scored.hits, code_ids[j],
+                     scored.questions.get(scored.segments[i]["question_turn"]), weight,
+                     scores[i, j])
+        return json.dumps(ev, ensure_ascii=False, sort_keys=True)
+    rows, short = [], []
+    for i, seg in enumerate(scored.segments):
+        for j in chosen[i]:
             rows.append((seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"],
-                         code_ids[j], coder, float(round(scores[i, j], 4)),
-                         json.dumps(ev, ensure_ascii=False, sort_keys=True), created))
+                         code_ids[j], coder, float(round(scores[i, j], 4)), evidence(i, j),
+                         created))
+        for j in missed[i]:
+            short.append((seg["id"], code_ids[j], coder, float(round(scores[i, j], 4)),
+                          float(limits[j]), evidence(i, j), created))
     with project.store.transaction() as db:
         db.execute("DELETE FROM codings WHERE is_machine = 1 AND coder = ?", (coder,))
         db.executemany('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
                        "coder, is_machine, score, evidence, created_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)", rows)
+        db.executemany("DELETE FROM near_misses WHERE segment_id = ?",
+                       [(s["id"],) for s in scored.segments])
+        db.executemany("INSERT INTO near_misses (segment_id, code, coder, score, threshold, "
+                       "evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", short)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('near_miss_floor', ?)",
+                   (str(NEAR_MISS_FLOOR),))
     per_code = {c: 0 for c in code_ids}
     for r in rows:
         per_code[r[5]] += 1

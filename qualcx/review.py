@@ -320,7 +320,8 @@ def find_segment(store, ref: str):
 
 def segment_explanation(project, ref: str) -> dict:
     """Everything known about one segment: its text and context, machine codes with their
-    stored evidence, human codes and rejections.
+    stored evidence, near misses (codes scored below their threshold, with the same evidence),
+    human codes and rejections.
 
     Args:
         project: the project.
@@ -347,21 +348,23 @@ def segment_explanation(project, ref: str) -> dict:
     rejections = [{"code": r["code"], "name": names.get(r["code"], "(not in the codebook)"),
                    "coder": r["coder"], "source": json.loads(r["source"] or "{}")}
                   for r in store.rejections([seg["id"]])]
+    near = [{"code": r["code"], "name": names.get(r["code"], "(not in the codebook)"),
+             "coder": r["coder"], "score": r["score"], "threshold": r["threshold"],
+             "evidence": json.loads(r["evidence"])} for r in store.near_misses(seg["id"])]
+    floor = store.meta_value("near_miss_floor")
     return {"id": seg["id"], "interview": seg["interview_id"], "index": seg["idx"],
             "no_machine_code": None if machine else _why_no_machine_code(project),
+            "no_near_miss": None if near else _why_no_near_miss(floor),
             "start": seg["start"], "end": seg["end"], "text": seg["text"],
             "speaker": turn["speaker"], "role": meta.get("role", ""), "turn": turn["idx"],
             "question": question["text"] if question else None,
             "before": neighbours.get(seg["idx"] - 1), "after": neighbours.get(seg["idx"] + 1),
-            "machine": machine, "human": human, "rejections": rejections}
+            "machine": machine, "near_misses": near, "human": human, "rejections": rejections}
 
 
 def _why_no_machine_code(project) -> str:
-    """Why a segment has no machine code, from what the store holds.
-
-    Only applied codes keep their evidence: the scores of codes that fell short are not
-    stored, and finding them again means re-running the models, which ``explain`` does not.
-    """
+    """Why a segment has no machine code, from what the store holds (the codes that came
+    closest are the segment's near misses, shown apart)."""
     settings = project.settings
     coder = settings["coder_name"]
     if not project.store.db.execute("SELECT 1 FROM codings WHERE is_machine = 1 AND coder = ? "
@@ -369,8 +372,15 @@ def _why_no_machine_code(project) -> str:
         return f"the project has no machine codes by {coder} yet; run 'qualcx code'"
     own = ", ".join(f"{k} {v}" for k, v in sorted(settings["thresholds"].items()))
     return (f"no code's score reached its threshold (the 'threshold' setting, "
-            f"{settings['threshold']}{'; per code in thresholds: ' + own if own else ''}); "
-            "scores below it are not stored, so the codes that fell short are not shown")
+            f"{settings['threshold']}{'; per code in thresholds: ' + own if own else ''})")
+
+
+def _why_no_near_miss(floor: str | None) -> str:
+    """Why a segment lists no near miss: none came close, or none were stored (a store coded
+    before near misses were kept, or not coded yet)."""
+    if floor is None:
+        return "not stored; 'qualcx code' stores them"
+    return f"no other code came within {floor} (a score of at least {floor}, below its threshold)"
 
 
 KINDS = {"definition": "definition", "include": "inclusion text", "example": "example",

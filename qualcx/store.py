@@ -1,6 +1,8 @@
 """The project store: one SQLite database that qualcx manages.
 
 All writes go through :meth:`Store.transaction`, so a failed step leaves the store as it was.
+Near misses (codes the machine scored below their threshold) have their own table, not rows in
+``codings``: whatever counts, exports or compares codings never sees them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from .errors import ProjectError, SchemaVersionError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +63,11 @@ CREATE TABLE IF NOT EXISTS rejections (
     text TEXT NOT NULL, code TEXT NOT NULL, coder TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rejections_segment ON rejections(segment_id);
+CREATE TABLE IF NOT EXISTS near_misses (
+    segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    code TEXT NOT NULL, coder TEXT NOT NULL, score REAL NOT NULL, threshold REAL NOT NULL,
+    evidence TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL,
+    PRIMARY KEY (segment_id, code, coder));
 CREATE TABLE IF NOT EXISTS redactions (
     kind TEXT NOT NULL, original TEXT NOT NULL, placeholder TEXT NOT NULL,
     PRIMARY KEY (kind, original));
@@ -77,6 +84,10 @@ MIGRATIONS = {
         "NOT NULL, \"end\" INTEGER NOT NULL, text TEXT NOT NULL, code TEXT NOT NULL, coder TEXT "
         "NOT NULL, source TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rejections_segment ON rejections(segment_id)"],
+    2: ["CREATE TABLE IF NOT EXISTS near_misses (segment_id INTEGER NOT NULL REFERENCES "
+        "segments(id) ON DELETE CASCADE, code TEXT NOT NULL, coder TEXT NOT NULL, score REAL NOT "
+        "NULL, threshold REAL NOT NULL, evidence TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT "
+        "NULL, PRIMARY KEY (segment_id, code, coder))"],
 }
 
 
@@ -194,6 +205,12 @@ class Store:
             return rows
         wanted = set(segment_ids)
         return [r for r in rows if r["segment_id"] in wanted]
+
+    def near_misses(self, segment_id: int) -> list[sqlite3.Row]:
+        """The codes that fell short of their threshold on a segment at the last coding run,
+        best first."""
+        return self.db.execute("SELECT * FROM near_misses WHERE segment_id = ? "
+                               "ORDER BY score DESC, code, coder", (segment_id,)).fetchall()
 
     # -- embedding cache -------------------------------------------------------------
     def cached_embeddings(self, hashes: list[str], model: str) -> dict[str, np.ndarray]:

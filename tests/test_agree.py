@@ -144,3 +144,22 @@ def test_agree_cli_prints_tables_and_writes_disagreements(coded, tmp_path):
     assert len(lines) == 1 + 2 + 1  # two at segment level, churn.price at interview level
     bad = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "ana", "nobody"])
     assert bad.exit_code == 1 and "no codings by 'nobody'" in bad.output
+
+
+def test_codes_not_in_the_codebook_are_listed_but_not_pooled(coded):
+    seg = next(s for s in coded.store.respondent_segments() if s["text"] == "We had lunch.")
+    with coded.store.transaction() as db:
+        db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, created_at) VALUES (?, 'a', ?, ?, ?, 'smalltalk', 'ana', "
+                   "0, 'now')", (seg["id"], seg["start"], seg["end"], seg["text"]))
+    res = agreement(coded.store, "ana", "qualcx", coded.codebook, "segment")
+    assert res.unknown_codes == ("smalltalk",)
+    extra = _row(res, "smalltalk")
+    assert (extra.both, extra.only_a, extra.only_b, extra.neither) == (0, 1, 0, 2)
+    # The overall and the mean kappa are those of the codebook's three codes alone.
+    o = res.overall
+    assert (o.both, o.only_a, o.only_b, o.neither, o.n) == (2, 1, 1, 5, 9)
+    assert res.mean_kappa == pytest.approx((1.0 + 0.0 + 0.4) / 3)
+    result = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
+    assert "smalltalk (not in codebook)" in result.output
+    assert "codes not in the codebook are listed but not pooled" in result.output

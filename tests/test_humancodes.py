@@ -428,8 +428,7 @@ def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_
     result = CliRunner().invoke(cli, ["-p", str(project.root), "explain",
                                       f"{bare['interview_id']}:{bare['idx']}"])
     assert "Machine codes: none\n  no code's score reached its threshold (the 'threshold' " \
-        "setting, 0.5); scores below it are not stored, so the codes that fell short are not " \
-        "shown" in result.output
+        "setting, 0.5)\nNear misses (scored, below the threshold):" in result.output
 
 
 def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project, tmp_path):
@@ -519,3 +518,75 @@ def test_report_says_review_decisions_are_not_learned_until_the_next_coding_run(
         record_run(project.store, command, {"interviews": 1, "skipped": 1} if command == "ingest"
                    else None)
     assert stale_notice(project.store) == ""
+def _near_misses(project):
+    return [(r["segment_id"], r["code"], r["coder"], r["score"], r["threshold"], r["evidence"])
+            for r in project.store.db.execute("SELECT * FROM near_misses ORDER BY segment_id, "
+                                              "score DESC, code")]
+
+
+def test_near_misses_are_stored_once_and_explained(project, hash_embedder, blank_nlp):
+    _machine_code(project, hash_embedder, blank_nlp)
+    first = _near_misses(project)
+    _machine_code(project, hash_embedder, blank_nlp)
+    assert _near_misses(project) == first  # replaced, not added to; the same rows again
+    seg = {r["idx"]: r["id"] for r in project.store.respondent_segments()}
+    assert [m[:5] for m in first] == [(seg[0], "churn.price", "qualcx", 0.275, 0.5),
+                                      (seg[1], "churn", "qualcx", 0.3825, 0.5)]
+    ev = json.loads(first[1][5])
+    assert ev["score"] == 0.3825 and ev["calibration"]["strongest"] == "churn.price"
+    assert {"zero_shot", "nearest", "keywords", "context", "learned"} <= ev.keys()
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:1"])
+    assert ("Near misses (scored, below the threshold):\n"
+            "  churn (Churn) by qualcx: score 0.38, threshold 0.50\n"
+            "      zero-shot score (the codebook's evidence alone): 0.38\n"
+            "      nearest example: \"A cheaper competitor took them.\" cosine 0.83\n") \
+        in result.output
+    assert "0.16 behind the segment's strongest code, churn.price (gap)" in result.output
+    assert result.output.index("Machine codes:") < result.output.index("Near misses") \
+        < result.output.index("Human codes:")
+    none = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:2"])
+    assert ("Near misses (scored, below the threshold): none\n  no other code came within 0.25 "
+            "(a score of at least 0.25, below its threshold)\n") in none.output
+
+
+def test_near_misses_are_not_stored_before_coding(project):
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert ("Near misses (scored, below the threshold): none\n  not stored; 'qualcx code' "
+            "stores them\n") in result.output
+
+
+def test_near_misses_are_not_codings(project, tmp_path, hash_embedder, blank_nlp):
+    from qualcx.agree import agreement
+    from qualcx.analysis import load_corpus
+    _machine_code(project, hash_embedder, blank_nlp)
+    missed = {(m[0], m[1]) for m in _near_misses(project)}
+    assert missed
+    out = tmp_path / "codings.csv"
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "export", "--table", "codings",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import csv
+    seg = {r["idx"]: r["id"] for r in project.store.respondent_segments()}
+    exported = {(seg[int(r["segment"])], r["code"]) for r in csv.DictReader(out.open())
+                if r["code"]}
+    assert exported and not exported & missed
+    counted = {(s, c) for s, codes in load_corpus(project.store).codes_by_segment.items()
+               for c in codes}
+    assert counted == exported
+    # ana codes churn.price where it was the machine's near miss: a disagreement, not a match.
+    import_codes(project, text_file(tmp_path, "interview,code,coder,text\nrita_2024,churn.price,"
+                                    "ana,The price increase made many small customers cancel.\n",
+                                    "codes.csv"))
+    price = next(r for r in agreement(project.store, "ana", "qualcx", project.codebook).codes
+                 if r.code == "churn.price")
+    assert (price.both, price.only_a) == (0, 1)
+
+
+def test_reingest_removes_the_near_misses_of_replaced_segments(project, hash_embedder,
+                                                               blank_nlp):
+    _machine_code(project, hash_embedder, blank_nlp)
+    assert _near_misses(project)
+    path = project.root / "interviews" / "rita_2024.txt"
+    path.write_text(path.read_text().replace("cheaper", "cheap"))
+    ingest(project, nlp=blank_nlp)
+    assert _near_misses(project) == []

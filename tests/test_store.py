@@ -35,3 +35,22 @@ def test_embedding_cache_round_trip(tmp_path):
     got = store.cached_embeddings(["h1", "h2"], "m")
     assert list(got) == ["h1"] and got["h1"].tolist() == [1, 2, 3]
     assert store.cached_embeddings(["h1"], "other") == {}
+
+
+def test_a_version_2_store_gains_the_near_misses_table(tmp_path):
+    import sqlite3
+
+    from qualcx import store as store_module
+    v2 = store_module.SCHEMA
+    start = v2.index("CREATE TABLE IF NOT EXISTS near_misses")
+    v2 = v2[:start] + v2[v2.index("CREATE TABLE IF NOT EXISTS redactions"):]
+    db = sqlite3.connect(tmp_path / "p.db")
+    db.executescript(v2)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    db.execute("INSERT INTO interviews (id, file, sha256, text) VALUES ('a', 'a.txt', 'x', 't')")
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "p.db")
+    assert store.meta_value("schema_version") == str(store_module.SCHEMA_VERSION)
+    assert [r["id"] for r in store.interviews()] == ["a"]
+    assert store.near_misses(1) == []

@@ -250,7 +250,8 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project
     db.close()
     project = Project(root)
     assert project.store.db.execute(
-        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] \
+        == str(store_module.SCHEMA_VERSION)
     result = ingest(project, nlp=blank_nlp)
     assert result.errors == [] and result.orphaned == []
     kept = project.store.db.execute("SELECT c.code, s.text FROM codings c "
