@@ -10,9 +10,10 @@ How a code's score for a segment is made:
 2. **Calibration.** Raw cosine similarities mean different things for different codes (a
    long, generic definition is close to everything) and different segments (a long answer is
    close to many codes). So the evidence is standardised per code over the project's
-   segments (how unusual is this similarity *for this code*) and compared with the segment's
-   best code (how far behind the strongest reading of this segment); a logistic of the two
-   is the zero-shot score in [0, 1]. With few segments the per-code statistics shrink
+   segments (how unusual is this similarity *for this code*, against the half of the segments
+   least like it, so a code common in the project is not measured against itself) and
+   compared with the segment's best code (how far behind the strongest reading of this
+   segment); a logistic of the two is the zero-shot score in [0, 1]. With few segments the per-code statistics shrink
    toward the pooled ones.
 3. **Learning from the researcher.** Segments a person has coded (``is_machine = 0``) are
    labelled examples: the share of a segment's most similar human-coded segments that carry
@@ -38,7 +39,7 @@ its threshold, see :func:`near_misses`), as JSON read by ``qualcx explain``::
                 similarity - segment similarity))
     negative    {kind, text, similarity} of an exclusion or counter-example closer than the
                 nearest positive prototype, or null
-    calibration {z, gap, strongest}: standard deviations above the code's mean, and behind
+    calibration {z, gap, strongest}: standard deviations above the code's median, and behind
                 the segment's best code, and that code's id (stored since it was named in
                 'qualcx explain'; older evidence has z and gap only)
     learned     null, or {share, weight, trust, examples, nearest: {segment_id, text,

@@ -436,7 +436,7 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
         else:
             behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code, " \
                 f"{strongest}"
-        lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's mean "
+        lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's median "
                      f"over the project (z); {behind} (gap)")
     learned = ev.get("learned")
     if learned:

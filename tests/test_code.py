@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import qualcx.code as code_module
-from qualcx.code import (Labels, Prototype, build_prototypes, code_project, cross_validate, decide,
-                         learned_scores, score_segments)
+from qualcx.code import (Labels, Prototype, build_prototypes, calibrate, code_project,
+                         cross_validate, decide, learned_scores, score_segments)
 from qualcx.codebook import parse_codebook
 from qualcx.nlp import Embedder
 from qualcx.project import Project
@@ -64,6 +64,26 @@ def test_context_changes_the_code(hash_embedder):
     in_context = _score(hash_embedder, answer, contexts=question, context_weight=0.5)
     col = IDS.index("churn.price")
     assert in_context[0, col] > alone[0, col] + 0.1
+
+
+def _normal(n, mean, sd):
+    from statistics import NormalDist
+    return [NormalDist(mean, sd).inv_cdf((k + 0.5) / n) for k in range(n)]
+
+
+def test_a_code_common_in_the_corpus_still_stands_out():
+    """30 of 100 segments are about the first code, 3 to 10 spreads above the other 70. Their
+    own strength inflated the mean and spread over all segments (the weakest of them would
+    sit 0.3 standard deviations up); the segments least like the code are not moved by it."""
+    common = np.array(_normal(70, 0.20, 0.02) + list(np.linspace(0.26, 0.40, 30)))
+    rare = np.array(_normal(100, 0.10, 0.02))
+    scores, z, gap = calibrate(np.column_stack([common, rare]), prior_segments=0)
+    assert (gap[70:, 0] == 0).all()
+    assert (common[70] - common.mean()) / common.std() < 0.5  # the measure over all segments
+    assert z[70:, 0].min() > 1.5 and scores[70:, 0].min() > 0.7
+    assert (z[:70, 0] < 2).all()
+    # A code without such a group is measured as before: standard deviations above its mean.
+    assert np.allclose(z[:, 1], (rare - rare.mean()) / rare.std(), atol=0.05)
 
 
 def test_children_imply_parents_and_parent_alone_when_no_child_fits():

@@ -285,7 +285,7 @@ def test_evidence_reads_as_sentences_with_every_figure():
         "keyword 'renew' as 'renewal' (same lemma) at characters 112-119",
         "context (the question \"Why do they leave?\" and any neighbouring segments of the turn): "
         "cosine 0.61 at weight 0.4; contribution +0.024 (adds 0.024 to the evidence)",
-        "calibration: 1.23 standard deviations from the code's mean over the project (z); 0.50 "
+        "calibration: 1.23 standard deviations from the code's median over the project (z); 0.50 "
         "behind the segment's strongest code (gap)",
         "learned: 0.60 of the most similar human-coded segments carry the code "
         "(similarity-weighted share), from 10 human example(s); trust in those neighbours 0.90, "
@@ -299,10 +299,10 @@ def test_evidence_reads_as_sentences_with_every_figure():
     lines = evidence_lines(ev, offset=100, code="churn")
     assert "context (no question and any neighbouring segments of the turn): cosine 0.37 at " \
         "weight 0.4; contribution -0.080 (removes 0.080 from the evidence)" in lines
-    assert "calibration: 1.23 standard deviations from the code's mean over the project (z); " \
+    assert "calibration: 1.23 standard deviations from the code's median over the project (z); " \
         "0.50 behind the segment's strongest code, cx.price (gap)" in lines
     ev["calibration"] = {"z": 2.0, "gap": 0.0, "strongest": "churn"}
-    assert "calibration: 2.00 standard deviations from the code's mean over the project (z); " \
+    assert "calibration: 2.00 standard deviations from the code's median over the project (z); " \
         "the segment's strongest code (gap)" in evidence_lines(ev, code="churn")
     # evidence stored before keyword positions were kept
     old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})

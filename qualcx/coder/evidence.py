@@ -12,9 +12,10 @@ import numpy as np
 from ..codebook import Codebook
 
 # Zero-shot calibration: logit = Z_SLOPE * (z - Z_CENTRE) + GAP_SLOPE * gap, where z is the
-# evidence in standard deviations above the code's mean over the corpus and gap (<= 0) the
-# distance to the segment's best code, in the same units. A code needs to stand out for
-# itself (about the top sixth of the corpus) and be among the segment's strongest readings.
+# evidence in standard deviations above the code's median segment (the spread measured on
+# the half of the corpus least like the code) and gap (<= 0) the distance to the segment's
+# best code, in the same units. A code needs to stand out for itself (about the top sixth of
+# the segments unlike it) and be among the segment's strongest readings.
 Z_CENTRE = 1.0
 Z_SLOPE = 2.0
 GAP_SLOPE = 2.0
@@ -163,23 +164,40 @@ def calibrate(evidence: np.ndarray, prior_segments: int = PRIOR_SEGMENTS
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero-shot scores from raw evidence, relative to each code's and each segment's spread.
 
+    A code's z is measured against the half of the corpus least like it: the median, and the
+    root mean square deviation of the segments below it. For a symmetric distribution these
+    are its mean and standard deviation. But the mean and spread over all segments grow with
+    how strongly the code's own segments match it: when a code applies to many segments
+    (every interview is about churn), they inflate its spread and stop standing out against
+    themselves. The lower half is not moved by how far above it they lie.
+
     Returns:
-        scores in [0, 1], z (standard deviations above the code's mean) and gap (standard
+        scores in [0, 1], z (standard deviations above the code's null) and gap (standard
         deviations behind the segment's best code, <= 0).
     """
     n = evidence.shape[0]
-    pooled_mean = float(evidence.mean()) if evidence.size else 0.0
-    pooled_var = float(evidence.var()) if evidence.size else 0.0
-    mean = (n * evidence.mean(axis=0) + prior_segments * pooled_mean) / (n + prior_segments) \
-        if n else np.zeros(evidence.shape[1])
-    var = (n * evidence.var(axis=0) + prior_segments * pooled_var) / (n + prior_segments) \
-        if n else np.zeros(evidence.shape[1])
+    if evidence.size:
+        centre, var = _lower_half_null(evidence)
+        pooled_centre, pooled_var = _lower_half_null(evidence.reshape(-1, 1))
+        centre = (n * centre + prior_segments * pooled_centre) / (n + prior_segments)
+        var = (n * var + prior_segments * pooled_var) / (n + prior_segments)
+    else:
+        centre = var = np.zeros(evidence.shape[1])
     spread = np.maximum(np.sqrt(var), MIN_SPREAD)
-    z = (evidence - mean) / spread
+    z = (evidence - centre) / spread
+    pooled_var = float(evidence.var()) if evidence.size else 0.0
     pooled_spread = max(np.sqrt(pooled_var), MIN_SPREAD)
     gap = (evidence - evidence.max(axis=1, keepdims=True)) / pooled_spread if n else evidence
     logit = Z_SLOPE * (z - Z_CENTRE) + GAP_SLOPE * gap
     return 1.0 / (1.0 + np.exp(-logit)), z, gap
+
+
+def _lower_half_null(evidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the median and the mean squared deviation of the values at or below it."""
+    centre = np.median(evidence, axis=0)
+    below = evidence <= centre
+    squares = np.where(below, (evidence - centre) ** 2, 0.0).sum(axis=0)
+    return centre, squares / below.sum(axis=0)
 
 
 def score_segments(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, proto_vecs: np.ndarray,
