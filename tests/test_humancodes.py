@@ -524,24 +524,32 @@ def _near_misses(project):
                                               "score DESC, code")]
 
 
+def _strict_price(project) -> Project:
+    """The project with churn.price's threshold raised to 0.9, so its 0.84 on the first
+    segment is a near miss (and its parent churn is applied there instead)."""
+    toml = project.root / "qualcx.toml"
+    toml.write_text(toml.read_text() + 'thresholds = { "churn.price" = 0.9 }\n')
+    return Project(project.root)
+
+
 def test_near_misses_are_stored_once_and_explained(project, hash_embedder, blank_nlp):
+    project = _strict_price(project)
     _machine_code(project, hash_embedder, blank_nlp)
     first = _near_misses(project)
     _machine_code(project, hash_embedder, blank_nlp)
     assert _near_misses(project) == first  # replaced, not added to; the same rows again
     seg = {r["idx"]: r["id"] for r in project.store.respondent_segments()}
-    assert [m[:5] for m in first] == [(seg[0], "churn.price", "qualcx", 0.275, 0.5),
-                                      (seg[1], "churn", "qualcx", 0.3825, 0.5)]
-    ev = json.loads(first[1][5])
-    assert ev["score"] == 0.3825 and ev["calibration"]["strongest"] == "churn.price"
+    assert [m[:5] for m in first] == [(seg[0], "churn.price", "qualcx", 0.8385, 0.9)]
+    ev = json.loads(first[0][5])
+    assert ev["score"] == 0.8385 and ev["calibration"]["strongest"] == "churn"
     assert {"zero_shot", "nearest", "keywords", "context", "learned"} <= ev.keys()
-    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:1"])
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
     assert ("Near misses (scored, below the threshold):\n"
-            "  churn (Churn) by qualcx: score 0.38, threshold 0.50\n"
-            "      zero-shot score (the codebook's evidence alone): 0.38\n"
-            "      nearest example: \"A cheaper competitor took them.\" cosine 0.83\n") \
-        in result.output
-    assert "0.16 behind the segment's strongest code, churn.price (gap)" in result.output
+            "  churn.price (Price as a reason to leave) by qualcx: score 0.84, threshold 0.90\n"
+            "      zero-shot score (the codebook's evidence alone): 0.84\n"
+            "      nearest example: \"The price increase made them cancel.\" cosine 0.72\n"
+            "      keyword 'price' at characters 48-53\n") in result.output
+    assert "0.36 behind the segment's strongest code, churn (gap)" in result.output
     assert result.output.index("Machine codes:") < result.output.index("Near misses") \
         < result.output.index("Human codes:")
     none = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:2"])
@@ -558,6 +566,7 @@ def test_near_misses_are_not_stored_before_coding(project):
 def test_near_misses_are_not_codings(project, tmp_path, hash_embedder, blank_nlp):
     from qualcx.agree import agreement
     from qualcx.analysis import load_corpus
+    project = _strict_price(project)
     _machine_code(project, hash_embedder, blank_nlp)
     missed = {(m[0], m[1]) for m in _near_misses(project)}
     assert missed
@@ -584,6 +593,7 @@ def test_near_misses_are_not_codings(project, tmp_path, hash_embedder, blank_nlp
 
 def test_reingest_removes_the_near_misses_of_replaced_segments(project, hash_embedder,
                                                                blank_nlp):
+    project = _strict_price(project)
     _machine_code(project, hash_embedder, blank_nlp)
     assert _near_misses(project)
     path = project.root / "interviews" / "rita_2024.txt"
