@@ -85,6 +85,8 @@ def load_corpus(store) -> Corpus:
             "SELECT segment_id, probability FROM theme_segments WHERE theme_id = ? "
             "ORDER BY probability DESC, segment_id", (row["id"],)).fetchall()
         themes.append({"key": row["key"], "label": row["label"],
+                       "machine_label": row["machine_label"] if row["name_id"] is not None
+                       else "",  # set when the label is the researcher's name
                        "keywords": json.loads(row["keywords"]), "parent_code": row["parent_code"],
                        "members": [(m["segment_id"], m["probability"]) for m in members]})
     return Corpus(interviews, segments, dict(codes), sorted(coders), themes)

@@ -199,18 +199,27 @@ def code(state):
     _print_code(pipeline.code(state.project, state.progress))
 
 
-def _print_themes(found):
+def _print_themes(found, verb="Found"):
     _table([("theme", "label", "parent code", "interviewees", "segments"),
             *_themes_table(found)], left=3)
-    click.echo(f"Found {len(found)} themes.")
+    if any(t["named"] for t in found):
+        click.echo("* named by you; machine label in the report")
+    click.echo(f"{verb} {len(found)} themes.")
     if not found:
         click.echo("No code (nor the uncoded rest) had enough segments to be clustered; for a "
                    "small project lower min_theme_segments in qualcx.toml.")
 
 
 def _themes_table(found):
-    return [(t["theme"], t["label"][:50], t["parent_code"] or "(emergent)", str(t["interviewees"]),
-             str(t["segments"])) for t in found]
+    return [(t["theme"], t["label"][:50] + ("*" if t["named"] else ""),
+             t["parent_code"] or "(emergent)", str(t["interviewees"]), str(t["segments"]))
+            for t in found]
+
+
+def _print_unmatched(names):
+    """The researcher's theme names that no theme takes now (they stay stored)."""
+    for name in names:
+        click.echo(f"warning: {name.message()}", err=True)
 
 
 def _print_small_talk(result):
@@ -229,20 +238,37 @@ def _print_small_talk(result):
               help="Also write the emergent themes as draft codes to a separate codebook file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="File for --suggest-codes (default: reports/suggested-codes.yaml).")
+@click.option("--rename", "renames", nargs=2, multiple=True, metavar="KEY LABEL",
+              help="Give theme KEY (as listed, e.g. cx-3) your own label, kept over later runs; "
+                   "an empty LABEL removes it. Repeatable. Alone, it does not find the themes "
+                   "again.")
 @pass_state
-def themes(state, suggest_codes, output):
+def themes(state, suggest_codes, output, renames):
     """Find sub-themes within each code and emergent themes in uncoded talk.
 
     Small talk (greetings, consent, thanks in the interviews' openings and closings) is set
-    aside, not reported as a theme. Example:
+    aside, not reported as a theme. Your names for themes (--rename) are given again to the
+    themes of every later run that hold at least half the same segments. Example:
 
+    \b
         qualcx -p my-study themes --suggest-codes
+        qualcx -p my-study themes --rename cx-3 "Customer champions"
     """
     from . import pipeline
     from .export import themes_rows
+    from .theme_names import unmatched
+    if renames:
+        for line in pipeline.rename_themes(state.project, list(renames)):
+            click.echo(line)
+        if not suggest_codes:
+            _print_themes(themes_rows(state.project), verb="Stored")
+            _print_unmatched(unmatched(state.project.store.db))
+            click.echo("Run 'qualcx report' to show the names in the report.")
+            return
     result = pipeline.themes(state.project, state.progress)
     _print_themes(themes_rows(state.project))
     _print_small_talk(result)
+    _print_unmatched(result.unmatched)
     if suggest_codes:
         from .themes import write_suggested_codes
         path, n = write_suggested_codes(state.project, result, Path(output) if output else None)
@@ -305,6 +331,7 @@ def run(state):
         elif stage == "themes":
             _print_themes(themes_rows(state.project))
             _print_small_talk(result)
+            _print_unmatched(result.unmatched)
         else:
             for path in result:
                 click.echo(f"Report written to {path}")

@@ -218,7 +218,8 @@ def _research_question(w, c, s):
 def _theme(w, c, t, level):
     w.heading(t["label"], level)
     w.para((f"{t['interviewees']} of {c['total']} interviewees, {t['segments']} segments; "
-            f"keywords (segments using each): {t['keyword_text']}", "i"))
+            f"keywords (segments using each): {t['keyword_text']}"
+            + (f"; machine label: {t['machine_label']}" if t["machine_label"] else ""), "i"))
     for q in t["quotes"]:
         w.quote(q)
 

@@ -13,6 +13,9 @@ from .report import write_atomic
 CODINGS_COLUMNS = ["interview", "speaker", "turn", "segment", "start", "end", "text", "code",
                    "code_name", "score", "coder", "theme"]
 THEMES_COLUMNS = ["theme", "label", "parent_code", "interviewees", "segments", "keywords"]
+# the themes export: the contract's columns, then the machine's label of each theme (the
+# contract's label is the researcher's name for a theme they named)
+THEMES_EXPORT_COLUMNS = [*THEMES_COLUMNS, "machine_label"]
 
 
 def codings_rows(project) -> list[dict]:
@@ -44,6 +47,8 @@ def codings_rows(project) -> list[dict]:
 
 
 def themes_rows(project) -> list[dict]:
+    """One row per stored theme: the export's columns and ``named`` (the label is the
+    researcher's)."""
     rows = []
     for theme in project.store.db.execute("SELECT * FROM themes ORDER BY ordinal"):
         members = project.store.db.execute(
@@ -53,13 +58,15 @@ def themes_rows(project) -> list[dict]:
                      "parent_code": theme["parent_code"] or "",
                      "interviewees": len({m["interview_id"] for m in members}),
                      "segments": len(members),
-                     "keywords": "; ".join(json.loads(theme["keywords"]))})
+                     "keywords": "; ".join(json.loads(theme["keywords"])),
+                     "machine_label": theme["machine_label"],
+                     "named": theme["name_id"] is not None})
     return rows
 
 
 def to_csv(rows: list[dict], columns: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
@@ -68,7 +75,7 @@ def to_csv(rows: list[dict], columns: list[str]) -> str:
 def export(project, table: str = "codings", path: Path | None = None) -> tuple[Path, int]:
     """Write the chosen table as CSV; returns the file and the number of rows."""
     if table == "themes":
-        rows, columns = themes_rows(project), THEMES_COLUMNS
+        rows, columns = themes_rows(project), THEMES_EXPORT_COLUMNS
     else:
         rows, columns = codings_rows(project), CODINGS_COLUMNS
     path = Path(path) if path else project.reports_dir / f"{table}.csv"
@@ -118,7 +125,7 @@ def matrix_tables(project) -> dict[str, tuple[list[str], list[list]]]:
 
 def export_xlsx(project, path: Path | None = None) -> tuple[Path, list[str]]:
     """Write codings, themes and the matrices as sheets of one workbook; returns the file and
-    the sheet names. The codings and themes sheets have exactly the CSV contract's columns."""
+    the sheet names. The codings and themes sheets have the CSV files' columns."""
     import datetime as dt
 
     from openpyxl import Workbook
@@ -129,7 +136,7 @@ def export_xlsx(project, path: Path | None = None) -> tuple[Path, list[str]]:
     sheets = {"codings": (CODINGS_COLUMNS, [[float(r[c]) if c == "score" and r[c] else r[c]
                                              for c in CODINGS_COLUMNS]
                                             for r in codings_rows(project)]),
-              "themes": (THEMES_COLUMNS, [[r[c] for c in THEMES_COLUMNS]
+              "themes": (THEMES_EXPORT_COLUMNS, [[r[c] for c in THEMES_EXPORT_COLUMNS]
                                           for r in themes_rows(project)])}
     sheets.update(matrix_tables(project))
     for name, (header, rows) in sheets.items():

@@ -78,8 +78,21 @@ def themes(project: Project, progress: Progress = QUIET):
         with progress("Finding themes", len(project.codebook.top_level) + 1) as step:
             found = themes_project(project, _embedder(project), step, nlp=nlp)
         summary.update(themes=len(found.themes), small_talk=len(found.small_talk),
-                       small_talk_segments=sum(len(t.members) for t in found.small_talk))
+                       small_talk_segments=sum(len(t.members) for t in found.small_talk),
+                       named=sum(bool(t.machine_label) for t in found.themes),
+                       unmatched_names=len(found.unmatched))
     return found
+
+
+def rename_themes(project: Project, renames: list[tuple[str, str]]) -> list[str]:
+    """Name stored themes (``(key, label)``, an empty label removes the name) without finding
+    them again; see :func:`qualcx.theme_names.rename`. Returns what was done, one line each."""
+    from .theme_names import rename
+    summary: dict = {}
+    with recorded(project, "rename-themes", summary):
+        done = rename(project, renames, now_iso())
+        summary.update(renames=len(renames))
+    return done
 
 
 def report(project: Project, formats=("html", "md")):

@@ -449,6 +449,7 @@ def _theme_view(corpus, theme: dict, n: int) -> dict:
     used = keyword_use(theme["keywords"][:6], texts)
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
             "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
+            "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
             "quotes": theme_quotes(corpus, theme, n)}
 

@@ -3,6 +3,8 @@
 All writes go through :meth:`Store.transaction`, so a failed step leaves the store as it was.
 Near misses (codes the machine scored below their threshold) have their own table, not rows in
 ``codings``: whatever counts, exports or compares codings never sees them.
+The researcher's names for themes live in ``theme_names``, apart from ``themes`` (which every
+themes run replaces): a name is a human decision, never deleted by a machine run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from .errors import ProjectError, SchemaVersionError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,7 +48,11 @@ CREATE TABLE IF NOT EXISTS codings (
 CREATE INDEX IF NOT EXISTS codings_segment ON codings(segment_id);
 CREATE TABLE IF NOT EXISTS themes (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
-    keywords TEXT NOT NULL, parent_code TEXT, ordinal INTEGER NOT NULL, run_id INTEGER);
+    keywords TEXT NOT NULL, parent_code TEXT, ordinal INTEGER NOT NULL, run_id INTEGER,
+    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER);
+CREATE TABLE IF NOT EXISTS theme_names (
+    id INTEGER PRIMARY KEY, label TEXT NOT NULL, parent_code TEXT, members TEXT NOT NULL,
+    machine_label TEXT NOT NULL, theme_key TEXT NOT NULL, named_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS theme_segments (
     theme_id INTEGER NOT NULL REFERENCES themes(id) ON DELETE CASCADE,
     segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
@@ -88,6 +94,12 @@ MIGRATIONS = {
         "segments(id) ON DELETE CASCADE, code TEXT NOT NULL, coder TEXT NOT NULL, score REAL NOT "
         "NULL, threshold REAL NOT NULL, evidence TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT "
         "NULL, PRIMARY KEY (segment_id, code, coder))"],
+    3: ["ALTER TABLE themes ADD COLUMN machine_label TEXT NOT NULL DEFAULT ''",
+        "UPDATE themes SET machine_label = label",
+        "ALTER TABLE themes ADD COLUMN name_id INTEGER",
+        "CREATE TABLE IF NOT EXISTS theme_names (id INTEGER PRIMARY KEY, label TEXT NOT NULL, "
+        "parent_code TEXT, members TEXT NOT NULL, machine_label TEXT NOT NULL, theme_key TEXT NOT "
+        "NULL, named_at TEXT NOT NULL)"],
 }
 
 

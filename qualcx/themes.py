@@ -95,6 +95,7 @@ class Theme:
     parent_code: str | None
     members: tuple[int, ...]  # positions in the segment list given to find_themes
     similarity: tuple[float, ...] = field(default=())  # each member's cosine to the centroid
+    machine_label: str = ""  # set when ``label`` is the researcher's name for the theme
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ThemeResult:
 
     themes: list[Theme]
     small_talk: list[Theme] = field(default_factory=list)
+    unmatched: list = field(default_factory=list)  # researcher's names no theme took now
 
 
 def frequent_words(texts: list[str]) -> set[str]:
@@ -902,7 +904,10 @@ def _slug(code_id: str) -> str:
 
 
 def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
-    """Find themes over the project's respondent segments and store them (replacing old ones)."""
+    """Find themes over the project's respondent segments and store them (replacing old ones),
+    with the researcher's names re-applied (see :mod:`qualcx.theme_names`)."""
+    from dataclasses import replace
+    from .theme_names import apply_names
     store = project.store
     segments = store.respondent_segments()
     texts = [s["text"] for s in segments]
@@ -919,13 +924,18 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):
-            cur = db.execute("INSERT INTO themes (key, label, keywords, parent_code, ordinal) "
-                             "VALUES (?, ?, ?, ?, ?)",
-                             (theme.key, theme.label, json.dumps(list(theme.keywords)),
-                              theme.parent_code, ordinal))
+            cur = db.execute("INSERT INTO themes (key, label, machine_label, keywords, "
+                             "parent_code, ordinal) VALUES (?, ?, ?, ?, ?, ?)",
+                             (theme.key, theme.label, theme.label,
+                              json.dumps(list(theme.keywords)), theme.parent_code, ordinal))
             db.executemany("INSERT INTO theme_segments VALUES (?, ?, ?)",
                            [(cur.lastrowid, segments[m]["id"], s)
                             for m, s in zip(theme.members, theme.similarity)])
+        result.unmatched.extend(apply_names(db))
+        named = {r["key"]: r["label"] for r in db.execute(
+            "SELECT key, label FROM themes WHERE name_id IS NOT NULL")}
+    result.themes[:] = [replace(t, label=named[t.key], machine_label=t.label)
+                        if t.key in named else t for t in result.themes]
     return result
 
 

@@ -6,7 +6,8 @@ import io
 from click.testing import CliRunner
 
 from qualcx.cli import cli
-from qualcx.export import CODINGS_COLUMNS, THEMES_COLUMNS, export, export_xlsx
+from qualcx.export import (CODINGS_COLUMNS, THEMES_COLUMNS, THEMES_EXPORT_COLUMNS, export,
+                           export_xlsx)
 
 
 def test_xlsx_has_codings_themes_and_matrices(coded_project):
@@ -24,7 +25,8 @@ def test_xlsx_has_codings_themes_and_matrices(coded_project):
     assert len(rows) - 1 == n == len(csv_rows)
     # the same text, markup and all, as the CSV (no formula, nothing dropped)
     assert [r[CODINGS_COLUMNS.index("text")] for r in rows[1:]] == [r["text"] for r in csv_rows]
-    assert list(next(wb["themes"].values)) == THEMES_COLUMNS
+    assert list(next(wb["themes"].values)) == THEMES_EXPORT_COLUMNS
+    assert THEMES_EXPORT_COLUMNS == [*THEMES_COLUMNS, "machine_label"]
     matrix = {r[0]: r for r in list(wb["code_x_interview"].values)[1:]}
     header = list(next(wb["code_x_interview"].values))
     assert header[:2] == ["code", "code_name"] and header[-2:] == ["segments", "interviewees"]

@@ -44,6 +44,9 @@ def test_a_version_2_store_gains_the_near_misses_table(tmp_path):
     v2 = store_module.SCHEMA
     start = v2.index("CREATE TABLE IF NOT EXISTS near_misses")
     v2 = v2[:start] + v2[v2.index("CREATE TABLE IF NOT EXISTS redactions"):]
+    v2 = v2[:v2.index("CREATE TABLE IF NOT EXISTS theme_names")] \
+        + v2[v2.index("CREATE TABLE IF NOT EXISTS theme_segments"):]  # version 4's
+    v2 = v2.replace(",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
     db = sqlite3.connect(tmp_path / "p.db")
     db.executescript(v2)
     db.execute("INSERT INTO meta VALUES ('schema_version', '2')")

@@ -228,7 +228,7 @@ def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
 
     from qualcx import pipeline
     from qualcx.cli import cli
-    from qualcx.export import THEMES_COLUMNS, export
+    from qualcx.export import THEMES_EXPORT_COLUMNS, export
     from qualcx.nlp import Embedder
     from qualcx.project import Project
     from qualcx.transcribe import ingest
@@ -256,7 +256,7 @@ def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
     assert book.codes and not (root / "codebook" / "suggested-codes.yaml").exists()
     path, n = export(Project(root), "themes")
     header = path.read_text().splitlines()[0]
-    assert header == ",".join(THEMES_COLUMNS) and n >= 2
+    assert header == ",".join(THEMES_EXPORT_COLUMNS) and n >= 2
 
 
 def test_a_cluster_of_one_or_two_interviewees_is_an_anecdote_not_a_theme():

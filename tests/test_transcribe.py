@@ -236,7 +236,8 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project
     root = make_project({"a.txt": TWO_SPEAKERS})
     path = root / ".qualcx" / "project.db"
     path.parent.mkdir()
-    v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "")
+    v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "").replace(
+        ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")  # version 4's
     v1 = v1[:v1.index("CREATE TABLE IF NOT EXISTS redactions")]
     db = sqlite3.connect(path)
     db.executescript(v1)
