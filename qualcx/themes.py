@@ -52,6 +52,7 @@ GENERIC = {
     "month", "months", "year", "years", "number", "numbers", "work", "job", "place", "ones",
     "company", "companies", "customer", "customers", "new", "first", "last", "other", "same",
     "different", "big", "small", "whole", "level", "kinds", "problem", "problems", "idea",
+    "half", "couple", "rest", "bunch", "beginning", "start", "end",
 }
 MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme

