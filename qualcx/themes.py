@@ -75,6 +75,8 @@ PHRASE_BONUS = 1.0  # score bonus per extra word of a phrase: whole phrases read
 MAX_THEMES = 12  # more clusters in one group are merged
 MISFIT_SILHOUETTE = -0.02  # a k-means member clearly closer to another theme belongs to none
 MIN_THEME_INTERVIEWS = 3  # a cluster fewer interviewees raise is an anecdote, not a theme
+CODE_KEYWORD_SHARE = 0.5  # a code's keyword used in more of its segments names the code, not a
+#                          sub-theme
 MIN_THEME_SIZE = 5  # ... and a cluster of fewer segments is an aside ("Meetings": three
 #                     passing mentions), when the group has clusters this large
 EXACT_NEIGHBOURS_MAX = 20_000  # larger groups use UMAP's approximate neighbour search
@@ -862,8 +864,7 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             model = make_model(sub_texts, sub_emb) if make_model else None
             exclude = set()
             if parent is not None:  # a sub-theme of "Churn" is not labelled "churn"
-                code = codebook.codes[parent]
-                exclude = {code.name.lower(), code.id.lower(), *code.keywords}
+                exclude = _code_words(codebook.codes[parent], sub_texts)
             scores: dict[int, list[float]] = {}
             topics, keywords = cluster(
                 sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
@@ -893,6 +894,17 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
         if progress:
             progress(1)
     return result
+
+
+def _code_words(code, texts: Sequence[str], share: float = CODE_KEYWORD_SHARE) -> set[str]:
+    """What never labels a sub-theme of ``code``: its name and id, and those of its keywords
+    that more than ``share`` of its segments (``texts``) use, which name the code itself. Its
+    other keywords may: they are often what tells its sub-themes apart ("laptop" in a code
+    "Equipment and access setup" whose keywords are laptop, access, VPN …)."""
+    grams = [set(_singular_ngrams(t)) for t in texts]
+    common = {k for k in code.keywords
+              if sum(_label_key(k) in g for g in grams) > share * len(grams)}
+    return {code.name.lower(), code.id.lower()} | common
 
 
 def _renumber(themes: list[Theme], prefix: str) -> list[Theme]:

@@ -426,3 +426,16 @@ def test_a_second_label_phrase_must_be_used_by_a_third_of_the_theme_s_interviewe
     assert label_from_keywords(kws, scores=scores, members=members) == \
         "Warning signs and sales side"  # 2 of 6 interviewees: a third
     assert label_from_keywords(kws, scores=scores, members=members[1:]) == "Warning signs"
+
+
+def test_a_code_keyword_labels_a_sub_theme_unless_most_of_the_code_uses_it():
+    from qualcx.codebook import Code
+    from qualcx.themes import _code_words
+    code = Code("setup", "Equipment and access setup", "Getting started.",
+                keywords=("laptop", "access", "onboarding"))
+    texts = ["The laptop came late and onboarding was slow.",
+             "Onboarding went fine, access took eight days.",
+             "My onboarding buddy helped with laptops.",
+             "Security training on the first day."]
+    # "onboarding" (3 of 4 segments) names the code; laptop(s) and access tell sub-themes apart
+    assert _code_words(code, texts) == {"equipment and access setup", "setup", "onboarding"}
