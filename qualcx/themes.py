@@ -388,10 +388,15 @@ def keyword_use(keywords: Sequence[str], texts: Sequence[str]) -> list[tuple[str
     return [(k, sum(_label_key(k) in g for g in grams)) for k in keywords]
 
 
+def _singular_words(text: str) -> list[str]:
+    """The words of a text in lower case, each in its crude singular."""
+    return [_singular(w) for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", text.lower())]
+
+
 def _singular_ngrams(text: str) -> list[str]:
     """The 1- to 3-grams of a text in lower case with each word in its crude singular, so
     "meeting" and "meetings" count as one phrase."""
-    tokens = [_singular(w) for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", text.lower())]
+    tokens = _singular_words(text)
     return [" ".join(tokens[i:i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)]
 
 
@@ -901,9 +906,9 @@ def _code_words(code, texts: Sequence[str], share: float = CODE_KEYWORD_SHARE) -
     that more than ``share`` of its segments (``texts``) use, which name the code itself. Its
     other keywords may: they are often what tells its sub-themes apart ("laptop" in a code
     "Equipment and access setup" whose keywords are laptop, access, VPN …)."""
-    grams = [set(_singular_ngrams(t)) for t in texts]
+    words = [f" {' '.join(_singular_words(t))} " for t in texts]
     common = {k for k in code.keywords
-              if sum(_label_key(k) in g for g in grams) > share * len(grams)}
+              if sum(f" {_label_key(k)} " in w for w in words) > share * len(words)}
     return {code.name.lower(), code.id.lower()} | common
 
 
