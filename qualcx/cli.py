@@ -105,11 +105,27 @@ def _print_ingest(result):
                 click.echo(f"warning: {warning}", err=True)
     for coding in result.orphaned:
         click.echo(f"warning: human code '{coding['code']}' by {coding['coder']} in "
-                   f"{coding['interview_id']} lost its text: \"{coding['text'][:60]}\"", err=True)
+                   f"{coding['interview_id']} lost its text (kept, unattached): "
+                   f"\"{coding['text'][:60]}\"", err=True)
+    for rejection in result.lost_rejections:
+        click.echo(f"warning: review rejection of '{rejection['code']}' by {rejection['coder']} in "
+                   f"{rejection['interview_id']} lost its text (kept, unattached): "
+                   f"\"{rejection['text'][:60]}\"", err=True)
+    for moved in result.reanchored:
+        click.echo(f"warning: {moved['file']}: {moved['kind']} '{moved['code']}' by "
+                   f"{moved['coder']} re-anchored to corrected text (similarity "
+                   f"{moved['similarity']:.2f}); check it: \"{_shorten(moved['text'])}\" -> "
+                   f"\"{_shorten(moved['new_text'])}\"", err=True)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     click.echo(f"Ingested {len(result.rows) - len(result.skipped)} interview(s), "
                f"{len(result.skipped)} unchanged, {len(result.errors)} failed.")
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    """A passage on one line, cut to ``width`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 @cli.command()

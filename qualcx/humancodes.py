@@ -12,6 +12,13 @@ least half of the passage; when no segment qualifies, the segment with the large
 One coding row is stored per coded segment, holding the part of the passage inside that
 segment; the whole passage's span is kept in the coding's evidence. A coder applies a code to
 a segment at most once, so importing the same file again adds nothing.
+
+**After a transcript is corrected.** A re-ingest re-anchors human codes and rejections by
+their exact text; when a correction changed that text, :meth:`InterviewText.find_near` looks
+for the passage's edited version: text at least ``REANCHOR_SIMILARITY`` alike (difflib's
+character ratio) and within ``REANCHOR_LENGTH`` of its length. A typo fix or an added word
+keeps the code; a rewritten or deleted passage does not, so nothing is re-anchored to text
+the researcher never coded.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ import io
 import json
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from .errors import _LocatedError
@@ -49,6 +58,15 @@ ROLE_NAMES = {
 MIN_SHARE = 0.5  # a passage codes a segment it covers at least half of (or holding half of it)
 _PUNCT = ".,;:!?\"'()[]…’”“-–—*"
 _ENDS = 40       # characters of a passage's start and end used when its middle differs
+# An edited passage is re-anchored to the text most like it when the two are at least this
+# similar (difflib's ratio: twice the matching characters over both lengths; one added word in
+# a sentence stays above it, a changed fact in a short phrase falls below) ...
+REANCHOR_SIMILARITY = 0.85
+REANCHOR_LENGTH = 0.3   # ... and the text's length is within 30% of the passage's
+_ANCHORS = 6            # a passage's rarest words, which locate the regions it may now be in
+_CANDIDATES = 8         # regions aligned in full, those the most anchor words agree on
+_EDGE_BLOCKS = 3        # matching runs at either end of an alignment that may be stray words
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,7 @@ class InterviewText:
         self.norm, self.where = normalise(text)
         self.segments = segments
         self.last = 0  # where the previous passage of this interview was found
+        self._words = None  # the text's lower-cased words, their offsets and positions by word
 
     def find(self, passage: str) -> tuple[int, int] | None:
         """The span of ``passage`` in the text, tolerating whitespace, case and punctuation."""
@@ -203,6 +222,71 @@ class InterviewText:
                     if end - head[0] <= 2 * len(passage):
                         return head[0], end
         return None
+
+    def find_near(self, passage: str, near: int = 0) -> tuple[int, int, float] | None:
+        """The span most like ``passage`` (its version in a corrected transcript) and their
+        similarity, or None when no span reaches ``REANCHOR_SIMILARITY`` within
+        ``REANCHOR_LENGTH`` of the passage's length.
+
+        Long interviews stay fast: the passage's rarest words vote for where it starts, and
+        only the regions most votes agree on are aligned word by word (difflib); the ends of
+        each alignment are tried with and without stray matches. The most similar span wins;
+        a tie goes to the span starting nearest ``near`` (the passage's old offset), then to
+        the earlier one, so the same inputs always give the same span.
+        """
+        words = [w.casefold() for w in _WORD.findall(passage)]
+        if not words:
+            return None
+        tokens, starts, ends, index = self._tokens()
+        slack = int(len(words) * REANCHOR_LENGTH) + 2
+        anchors = sorted({w for w in words if w in index}, key=lambda w: (len(index[w]), w))
+        votes: Counter = Counter()
+        for word in anchors[:_ANCHORS]:
+            at = [i for i, w in enumerate(words) if w == word]
+            for position in index[word]:
+                for i in at:
+                    votes[position - i] += 1
+        offsets = sorted(votes)
+        total = [0]
+        for o in offsets:
+            total.append(total[-1] + votes[o])
+        support = {o: total[bisect_right(offsets, o + slack)]
+                   - total[bisect_left(offsets, o - slack)] for o in offsets}
+        regions: list[int] = []
+        for o in sorted(offsets, key=lambda o: (-support[o], o)):
+            if len(regions) == _CANDIDATES:
+                break
+            if all(abs(o - r) > slack for r in regions):
+                regions.append(o)
+        low, high = (1 - REANCHOR_LENGTH) * len(passage), (1 + REANCHOR_LENGTH) * len(passage)
+        best, tried = None, set()
+        for region in regions:
+            a, b = max(0, region - slack), min(len(tokens), region + len(words) + slack)
+            blocks = [m for m in SequenceMatcher(None, words, tokens[a:b], autojunk=False)
+                      .get_matching_blocks() if m.size]
+            for i in range(min(_EDGE_BLOCKS, len(blocks))):
+                for j in range(max(i, len(blocks) - _EDGE_BLOCKS), len(blocks)):
+                    span = self._widen((starts[a + blocks[i].b],
+                                        ends[a + blocks[j].b + blocks[j].size - 1]), passage)
+                    if span in tried or not low <= span[1] - span[0] <= high:
+                        continue
+                    tried.add(span)
+                    ratio = SequenceMatcher(None, passage, self.text[span[0]:span[1]],
+                                            autojunk=False).ratio()
+                    key = (-ratio, abs(span[0] - near), span[0], span[1])
+                    if ratio >= REANCHOR_SIMILARITY and (best is None or key < best[0]):
+                        best = (key, span, ratio)
+        return None if best is None else (*best[1], best[2])
+
+    def _tokens(self):
+        if self._words is None:
+            found = list(_WORD.finditer(self.text))
+            index: dict[str, list[int]] = {}
+            for i, m in enumerate(found):
+                index.setdefault(m.group().casefold(), []).append(i)
+            self._words = ([m.group().casefold() for m in found], [m.start() for m in found],
+                           [m.end() for m in found], index)
+        return self._words
 
     def _widen(self, span: tuple[int, int], passage: str) -> tuple[int, int]:
         """Take in the punctuation the passage starts or ends with ("(laughs)", a full stop)."""
@@ -242,6 +326,16 @@ def segments_for_span(segments: list, start: int, end: int) -> list:
     if not chosen and overlaps:
         chosen = [max(overlaps, key=lambda p: p[0])[1]]
     return chosen
+
+
+def note_reanchoring(source: str, old_text: str, similarity: float) -> str:
+    """A coding's evidence (or a rejection's source) once a re-ingest re-anchored it to edited
+    text: the text it held before is added under ``reanchored``, so the passage the researcher
+    coded is never lost."""
+    data = json.loads(source or "{}")
+    data.setdefault("reanchored", []).append({"from": old_text,
+                                              "similarity": round(similarity, 4)})
+    return json.dumps(data, ensure_ascii=False)
 
 
 def load_interviews(store) -> dict[str, InterviewText]:

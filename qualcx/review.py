@@ -485,38 +485,58 @@ def _plain(value) -> str:
 
 def human_source(src: dict) -> str:
     """Where a human coding or rejection came from, in words ('' when not recorded)."""
-    if "source" not in src:
+    if "source" not in src and "reanchored" not in src:
         return ""
-    parts = [f"from {src['source']}, row {src.get('row')}"]
+    parts = [f"from {src['source']}, row {src.get('row')}"] if "source" in src else []
     if src.get("passage"):
         parts.append(f"passage at characters {src['passage'][0]}-{src['passage'][1]}")
     if src.get("review"):
         parts.append({"accept": "accepted in review", "add": "added in review",
                       "reject": "rejected in review"}.get(src["review"], src["review"]))
+    parts += [f"re-anchored to corrected text from {_quote(r.get('from'))} (similarity "
+              f"{_num(r.get('similarity'))})" for r in src.get("reanchored", ())]
     parts += [f"{k.replace('_', ' ')} {_plain(v)}" for k, v in src.items()
-              if k not in ("source", "row", "passage", "review")]
+              if k not in ("source", "row", "passage", "review", "reanchored")]
     return " (" + "; ".join(parts) + ")"
 
 
-def reattach_rejections(store) -> list[dict]:
+def reattach_rejections(store) -> tuple[list[dict], list[dict]]:
     """Point rejections whose segment was replaced by a re-ingest at the segment now holding
-    their text. Returns the rejections whose text is gone (they are kept, unattached)."""
-    lost = store.db.execute("SELECT * FROM rejections WHERE segment_id IS NULL").fetchall()
+    their text, or the text most like it when a correction changed it (the rule of
+    :meth:`~qualcx.humancodes.InterviewText.find_near`; the old text is kept in the source).
+
+    Returns the rejections re-anchored to edited text (with ``new_text`` and ``similarity``),
+    and those whose text is gone (they are kept, unattached).
+    """
+    lost = store.db.execute("SELECT * FROM rejections WHERE segment_id IS NULL "
+                            "ORDER BY id").fetchall()
     if not lost:
-        return []
-    from .humancodes import load_interviews, segments_for_span
+        return [], []
+    from .humancodes import load_interviews, note_reanchoring, segments_for_span
     texts = load_interviews(store)
-    gone = []
+    moved, gone = [], []
     with store.transaction() as db:
         for r in lost:
             interview = texts.get(r["interview_id"])
             at = interview.text.find(r["text"]) if interview and r["text"] else -1
-            targets = segments_for_span(interview.segments, at, at + len(r["text"])) \
-                if at >= 0 else []
+            end, similarity = at + len(r["text"]), 1.0
+            if at < 0 and interview and r["text"]:
+                near = interview.find_near(r["text"], r["start"])
+                if near is not None:
+                    at, end, similarity = near
+            targets = segments_for_span(interview.segments, at, end) if at >= 0 else []
             if not targets:
                 gone.append(dict(r))
                 continue
-            seg = max(targets, key=lambda s: min(at + len(r["text"]), s["end"]) - max(at, s["start"]))
-            db.execute('UPDATE rejections SET segment_id = ?, start = ?, "end" = ? WHERE id = ?',
-                       (seg["id"], at, at + len(r["text"]), r["id"]))
-    return gone
+            seg = max(targets, key=lambda s: min(end, s["end"]) - max(at, s["start"]))
+            if similarity < 1.0:
+                db.execute('UPDATE rejections SET segment_id = ?, start = ?, "end" = ?, text = ?, '
+                           "source = ? WHERE id = ?",
+                           (seg["id"], at, end, interview.text[at:end],
+                            note_reanchoring(r["source"], r["text"], similarity), r["id"]))
+                moved.append({**dict(r), "new_text": interview.text[at:end],
+                              "similarity": similarity})
+            else:
+                db.execute('UPDATE rejections SET segment_id = ?, start = ?, "end" = ? '
+                           "WHERE id = ?", (seg["id"], at, end, r["id"]))
+    return moved, gone

@@ -374,13 +374,18 @@ ProgressFn = Callable[[int], None]
 
 @dataclass
 class IngestResult:
-    """What an ingest did: per-interview rows, files that failed, human codes that lost their text."""
+    """What an ingest did: per-interview rows, files that failed, human codes that lost their
+    text (``orphaned``), review rejections that lost theirs (``lost_rejections``), and human
+    codes and rejections re-anchored to corrected text (``reanchored``: each with its ``file``,
+    ``kind``, old ``text``, ``new_text`` and ``similarity``)."""
 
     rows: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     orphaned: list[dict] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    reanchored: list[dict] = field(default_factory=list)
+    lost_rejections: list[dict] = field(default_factory=list)
 
 
 def _segmentation_key(settings: dict, guide) -> str:
@@ -408,8 +413,10 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
     """Read every transcript in the project's ``interviews/`` folder into the store.
 
     Unchanged files (same content hash and segmentation settings) are skipped. A changed
-    file's machine codes are dropped; its human codes are re-attached to the segment that
-    holds their text, or kept unattached and listed in ``orphaned``.
+    file's machine codes are dropped; its human codes (and review rejections) are re-attached
+    to the segment that holds their text, or the text most like it when a correction changed
+    it (listed in ``reanchored``), or kept unattached and listed in ``orphaned`` (and
+    ``lost_rejections``).
 
     Args:
         project: the :class:`~qualcx.project.Project`.
@@ -456,6 +463,7 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
             save_mapping(db, redactor.added)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('redacted', '1')")
     meta_warnings = meta_warnings + _unmatched_metadata(metadata, parsed, paths, folder)
+    files: dict[str, str] = {}  # interview id -> file, of the interviews read anew or removed
     parsed.sort(key=lambda t: order_key(t, metadata))
     for ordinal, transcript in enumerate(parsed):
         old = known.pop(transcript.file, None)
@@ -484,14 +492,24 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
                                               float(settings["guide_link_floor"]))
         transcript.segments = segment_turns(transcript.turns, nlp, settings["segment_unit"],
                                             settings["chunk_words"])
-        result.orphaned.extend(_write_transcript(store, transcript, ordinal,
-                                                 old["id"] if old else None, redactor))
+        orphaned, reanchored = _write_transcript(store, transcript, ordinal,
+                                                 old["id"] if old else None, redactor)
+        result.orphaned.extend(orphaned)
+        result.reanchored.extend({**r, "file": transcript.file, "kind": "human code"}
+                                 for r in reanchored)
+        files[transcript.id] = transcript.file
         result.rows.append(_summary_row(store, transcript.id, transcript.warnings))
     for gone in known.values():
-        result.orphaned.extend(_write_transcript(store, None, 0, gone["id"]))
+        result.orphaned.extend(_write_transcript(store, None, 0, gone["id"])[0])
         result.removed.append(gone["file"])
+        files[gone["id"]] = gone["file"]
     from .review import reattach_rejections
-    reattach_rejections(store)  # a reviewer's rejections follow their text into new segments
+    # a reviewer's rejections follow their text into new segments; those of interviews not
+    # read now were reported when their text went
+    moved, lost = reattach_rejections(store)
+    result.reanchored.extend({**r, "file": files.get(r["interview_id"], r["interview_id"]),
+                              "kind": "review rejection"} for r in moved)
+    result.lost_rejections.extend(r for r in lost if r["interview_id"] in files)
     with store.transaction() as db:
         db.execute("INSERT OR REPLACE INTO meta VALUES ('segmentation', ?)", (seg_key,))
         if redactor is not None:
@@ -515,16 +533,19 @@ def _summary_row(store, interview_id: str, warnings: list[str]) -> dict:
 
 
 def _write_transcript(store, transcript: Transcript | None, ordinal: int,
-                      old_id: str | None, redactor=None) -> list[dict]:
-    """Replace one interview in the store; returns human codes that could not be re-attached."""
+                      old_id: str | None, redactor=None) -> tuple[list[dict], list[dict]]:
+    """Replace one interview in the store; returns the human codes that could not be
+    re-attached and those re-anchored to corrected text."""
     orphaned: list[dict] = []
+    reanchored: list[dict] = []
     with store.transaction() as db:
         if old_id is not None:
             db.execute("DELETE FROM codings WHERE interview_id = ? AND is_machine = 1", (old_id,))
             db.execute("DELETE FROM interviews WHERE id = ?", (old_id,))
         if transcript is None:
             return [dict(r) for r in db.execute(
-                "SELECT * FROM codings WHERE interview_id = ? AND segment_id IS NULL", (old_id,))]
+                "SELECT * FROM codings WHERE interview_id = ? AND segment_id IS NULL",
+                (old_id,))], []
         db.execute("INSERT INTO interviews (id, file, sha256, text, metadata, ordinal, warnings) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
                    (transcript.id, transcript.file, transcript.sha256, transcript.text,
@@ -544,8 +565,8 @@ def _write_transcript(store, transcript: Transcript | None, ordinal: int,
                        [(transcript.id, turn_ids[s.turn_idx], s.idx, s.start, s.end, s.text)
                         for s in transcript.segments])
         if old_id is not None:
-            orphaned = _reattach_human_codes(db, transcript.id, old_id, redactor)
-    return orphaned
+            orphaned, reanchored = _reattach_human_codes(db, transcript.id, old_id, redactor)
+    return orphaned, reanchored
 
 
 def _redactor(settings: dict, store):
@@ -556,14 +577,22 @@ def _redactor(settings: dict, store):
                           *settings["redact_keep"]])
 
 
-def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> list[dict]:
-    """Point human codes of a re-read interview at the segment that now holds their text."""
+def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None
+                          ) -> tuple[list[dict], list[dict]]:
+    """Point human codes of a re-read interview at the segment that now holds their text, or
+    the text most like it when a correction changed it (see ``humancodes.InterviewText.find_near``).
+
+    Returns the codes kept unattached because their text is gone, and the codes re-anchored to
+    edited text (with ``new_text`` and ``similarity``), for the researcher to check.
+    """
+    from .humancodes import InterviewText, note_reanchoring
     segments = db.execute('SELECT id, start, "end", text FROM segments WHERE interview_id = ?',
                           (interview_id,)).fetchall()
     text = db.execute("SELECT text FROM interviews WHERE id = ?", (interview_id,)).fetchone()[0]
-    orphaned = []
-    for coding in db.execute("SELECT * FROM codings WHERE interview_id = ? AND is_machine = 0",
-                             (old_id,)).fetchall():
+    interview = InterviewText(interview_id, text, segments)
+    orphaned, reanchored = [], []
+    for coding in db.execute("SELECT * FROM codings WHERE interview_id = ? AND is_machine = 0 "
+                             "ORDER BY id", (old_id,)).fetchall():
         if redactor is not None and coding["text"]:
             # a code made before redaction: its quote is redacted like the transcript
             clean = redactor.redact(coding["text"])
@@ -571,9 +600,13 @@ def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> 
                 db.execute("UPDATE codings SET text = ? WHERE id = ?", (clean, coding["id"]))
                 coding = {**dict(coding), "text": clean}
         where = text.find(coding["text"]) if coding["text"] else -1
+        end, similarity = where + len(coding["text"]), 1.0
+        if where < 0 and coding["text"]:
+            near = interview.find_near(coding["text"], coding["start"])
+            if near is not None:
+                where, end, similarity = near
         target = None
         if where >= 0:
-            end = where + len(coding["text"])
             overlaps = [(min(end, s["end"]) - max(where, s["start"]), s["id"]) for s in segments]
             overlaps = [o for o in overlaps if o[0] > 0]
             target = max(overlaps)[1] if overlaps else None
@@ -581,8 +614,15 @@ def _reattach_human_codes(db, interview_id: str, old_id: str, redactor=None) -> 
             db.execute("UPDATE codings SET segment_id = NULL, interview_id = ? WHERE id = ?",
                        (interview_id, coding["id"]))
             orphaned.append(dict(coding))
+        elif similarity < 1.0:
+            db.execute('UPDATE codings SET segment_id = ?, interview_id = ?, start = ?, "end" = ?, '
+                       "text = ?, evidence = ? WHERE id = ?",
+                       (target, interview_id, where, end, text[where:end],
+                        note_reanchoring(coding["evidence"], coding["text"], similarity),
+                        coding["id"]))
+            reanchored.append({**dict(coding), "interview_id": interview_id,
+                               "new_text": text[where:end], "similarity": similarity})
         else:
             db.execute('UPDATE codings SET segment_id = ?, interview_id = ?, start = ?, "end" = ? '
-                       "WHERE id = ?", (target, interview_id, where, where + len(coding["text"]),
-                                        coding["id"]))
-    return orphaned
+                       "WHERE id = ?", (target, interview_id, where, end, coding["id"]))
+    return orphaned, reanchored

@@ -600,3 +600,23 @@ def test_reingest_removes_the_near_misses_of_replaced_segments(project, hash_emb
     path.write_text(path.read_text().replace("cheaper", "cheap"))
     ingest(project, nlp=blank_nlp)
     assert _near_misses(project) == []
+
+
+def test_a_rejection_follows_its_corrected_text_and_keeps_the_old(project, tmp_path, blank_nlp):
+    seg = project.store.respondent_segments()[-1]
+    path = text_file(tmp_path, f"segment_id,code,decision\n{seg['id']},support,reject\n", "r.csv")
+    assert import_review(project, path, "ana").rejected == 1
+    words = seg["text"].split()
+    words.insert(len(words) // 2, "really")
+    transcript = project.interviews_dir / "rita_2024.txt"
+    transcript.write_text(TRANSCRIPT.replace(seg["text"], " ".join(words)))
+    result = ingest(project, nlp=blank_nlp)
+    [rejection] = project.store.rejections()
+    assert rejection["text"] == " ".join(words)
+    assert rejection["segment_id"] in {s["id"] for s in project.store.respondent_segments()}
+    source = json.loads(rejection["source"])
+    assert source["review"] == "reject" and source["reanchored"][0]["from"] == seg["text"]
+    [moved] = result.reanchored
+    assert (moved["kind"], moved["file"], moved["code"], moved["coder"]) == (
+        "review rejection", "rita_2024.txt", "support", "ana")
+    assert result.lost_rejections == []

@@ -337,3 +337,102 @@ def test_no_demo_segment_splits_a_stage_direction(make_project, unit, splitter):
         asides += len(_bracket_groups(text))
     turns = project.store.db.execute("SELECT text FROM turns WHERE role = 'respondent'")
     assert asides == sum(len(_bracket_groups(t["text"])) for t in turns) > 40  # none lost
+
+
+SETUP = """\
+Interviewer: How was your first week?
+
+Priya: I got a laptop with a German keyboard and it took a week to swap it.
+Access was slow too.
+
+Interviewer: And the team?
+
+Priya: My buddy met me every morning on a call.
+"""
+
+
+def _human_code(project, text: str, code: str, evidence: str = "{}"):
+    """A human coding of ``text`` in interview 'a', as import-codes stores one."""
+    db = project.store.db
+    start = db.execute("SELECT text FROM interviews WHERE id = 'a'").fetchone()[0].index(text)
+    seg = db.execute('SELECT id FROM segments WHERE interview_id = \'a\' AND start <= ? AND '
+                     '"end" >= ?', (start, start + len(text))).fetchone()
+    with project.store.transaction() as tx:
+        tx.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                   "coder, is_machine, evidence, created_at) VALUES (?, 'a', ?, ?, ?, ?, 'phd', "
+                   "0, ?, 'now')", (seg["id"], start, start + len(text), text, code, evidence))
+
+
+def test_a_corrected_typo_re_anchors_human_codes_with_a_warning(make_project, blank_nlp,
+                                                               capsys):
+    from qualcx.cli import _print_ingest
+    from qualcx.review import human_source
+    root = make_project({"a.txt": SETUP}, toml='segment_unit = "sentence"\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    edited = "I got a laptop with a German keyboard and it took a week to swap it."
+    _human_code(project, edited, "setup.hardware", '{"source": "codes.csv", "row": 2}')
+    _human_code(project, "My buddy met me every morning on a call.", "support.buddy")
+    (root / "interviews" / "a.txt").write_text(SETUP.replace("German keyboard",
+                                                             "German QWERTZ keyboard"))
+    result = ingest(project, nlp=blank_nlp)
+    assert result.orphaned == []
+    [moved] = result.reanchored
+    new = "I got a laptop with a German QWERTZ keyboard and it took a week to swap it."
+    assert (moved["file"], moved["kind"], moved["text"], moved["new_text"]) == (
+        "a.txt", "human code", edited, new)
+    rows = {r["code"]: r for r in project.store.db.execute(
+        "SELECT c.*, s.text AS seg FROM codings c JOIN segments s ON s.id = c.segment_id")}
+    hardware, buddy = rows["setup.hardware"], rows["support.buddy"]
+    text = project.store.db.execute("SELECT text FROM interviews").fetchone()[0]
+    assert hardware["text"] == new == text[hardware["start"]:hardware["end"]] == hardware["seg"]
+    evidence = json.loads(hardware["evidence"])
+    assert evidence["source"] == "codes.csv"
+    assert evidence["reanchored"] == [{"from": edited, "similarity": round(moved["similarity"], 4)}]
+    assert f're-anchored to corrected text from "{edited}"' in human_source(evidence)
+    # an exact match is re-attached as before: same text, nothing noted
+    assert buddy["text"] == "My buddy met me every morning on a call." and buddy["evidence"] == "{}"
+    _print_ingest(result)
+    err = capsys.readouterr().err
+    assert ("warning: a.txt: human code 'setup.hardware' by phd re-anchored to corrected text "
+            "(similarity 0.95); check it: \"I got a laptop with a German keyboard and it took a "
+            "week to…\" -> \"I got a laptop with a German QWERTZ keyboard and it took a …\"") in err
+
+
+def test_a_deleted_passage_is_reported_lost_and_kept(make_project, blank_nlp, capsys):
+    from qualcx.cli import _print_ingest
+    root = make_project({"a.txt": SETUP}, toml='segment_unit = "sentence"\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    _human_code(project, "Access was slow too.", "setup.access")
+    (root / "interviews" / "a.txt").write_text(SETUP.replace("Access was slow too.\n", ""))
+    result = ingest(project, nlp=blank_nlp)
+    assert result.reanchored == [] and [o["text"] for o in result.orphaned] == [
+        "Access was slow too."]
+    [kept] = project.store.db.execute("SELECT * FROM codings").fetchall()
+    assert (kept["segment_id"], kept["text"], kept["code"]) == (None, "Access was slow too.",
+                                                                "setup.access")
+    _print_ingest(result)
+    assert ("warning: human code 'setup.access' by phd in a lost its text (kept, unattached): "
+            "\"Access was slow too.\"") in capsys.readouterr().err
+
+
+def test_the_closest_of_two_similar_passages_is_chosen_the_same_way_each_time():
+    from qualcx.humancodes import REANCHOR_SIMILARITY, InterviewText
+    passage = "The laptop came with a German keyboard and no charger."
+    text = ("Ann: The laptop came with a Swiss QWERTZ keyboard and no charger. Then lunch. "
+            "The laptop came with a German QWERTZ keyboard and no charger. Then more lunch. "
+            "The laptop came with a German QWERTZ keyboard and no charger.")
+    interview = InterviewText("a", text, [])
+    start, end, similarity = interview.find_near(passage)
+    german = text.index("The laptop came with a German")
+    size = len("The laptop came with a German QWERTZ keyboard and no charger.")
+    assert (start, end) == (german, german + size) and similarity >= REANCHOR_SIMILARITY
+    # two copies equally alike: the one nearest the passage's old place, then the earlier
+    later = text.rindex("The laptop")
+    assert interview.find_near(passage, near=later + 3)[:2] == (later, later + size)
+    assert InterviewText("a", text, []).find_near(passage)[:2] == (german, german + size)
+    # too different, or too much longer, is no match
+    assert interview.find_near("The desk came with a French mouse and no cable.") is None
+    assert InterviewText("a", "Ann: " + passage.replace("German", "German Swiss Austrian "
+                                                         "Bavarian"), []).find_near(passage) is None
