@@ -75,6 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("guide_link_floor", 0.35,
             "least similarity (0 to 1) between an interviewer turn and a guide question for a "
             "link"),
+    Setting("guide_link_margin", 0.03,
+            "least lead (0 to 1) of the closest guide question's similarity over the second "
+            "closest's for a link"),
     Setting("max_file_mb", 100, "largest transcript file read, in MB; larger files are refused"),
     Setting("max_table_rows", 100000, "most rows read from one CSV/XLSX table"),
     Setting("whisper_model", "",
