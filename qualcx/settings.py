@@ -52,8 +52,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("quotes_per_code", 3, "quotes shown per code in the report"),
     Setting("report_title", "", "report title (default: the codebook's name)"),
     Setting("compare_by", "",
-            "metadata column whose groups the report compares (default: the first column, "
-            "department before country, that splits the interviews into 2 to 8 groups)"),
+            "metadata column whose groups the report compares (default: the first column, in "
+            "the order department, group, segment, customer_segment, team, country, "
+            "company, region, then the others A to Z, that splits the interviews into 2 "
+            "to 8 groups, fewer groups than interviews)"),
     Setting("saturation_window", 2,
             "saturation is claimed when this many last interviews added no new code or theme "
             "(after at least 4 interviews before them)"),
