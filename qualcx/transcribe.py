@@ -345,11 +345,13 @@ def _metadata_conflicts(doc: Document, row: dict, where: str, csv_path: Path) ->
 
 
 def redact_records(doc: Document, redactor) -> Document:
-    """A structured document with speakers and texts redacted, its text rebuilt."""
+    """A structured document with speakers, texts and warnings redacted, its text rebuilt
+    (a warning may quote text the reader skipped)."""
     names = {r.speaker for r in doc.turns or []}
     records = [dataclasses.replace(r, speaker=redactor.redact(r.speaker, [r.speaker]),
                                    text=redactor.redact(r.text, names)) for r in doc.turns or []]
-    return dataclasses.replace(doc, text=turns_text(records), turns=records)
+    return dataclasses.replace(doc, text=turns_text(records), turns=records,
+                               warnings=[redactor.redact(w, names) for w in doc.warnings])
 
 
 def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
