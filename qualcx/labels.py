@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .readers.base import parse_time
+from .readers.base import parse_time, skipped_warning
 
 TS = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 NAME = r"\[[A-Z]+ \d+\]|[^\W\d_][\w .'’()\-]{0,38}?"
@@ -163,7 +163,7 @@ def split_turns(text: str, interviewer_labels: list[str], path: Path
     by_line = {c.line: c for c in labels}
     turns: list[list] = []  # speaker, role, start, end, time, open
     last_respondent = RESPONDENT
-    skipped_head = False
+    skipped_head: list[str] = []
     for i, (pos, line) in enumerate(_lines(text)):
         label = by_line.get(i)
         if label is not None:
@@ -189,9 +189,10 @@ def split_turns(text: str, interviewer_labels: list[str], path: Path
             turns.append([RESPONDENT if sparse else last_respondent,
                           "respondent" if sparse else None, start, end, None, True])
         else:
-            skipped_head = True
+            skipped_head.append(line)
     if skipped_head:
-        warnings.append(f"{path.name}: text before the first speaker label was skipped")
+        warnings.append(skipped_warning(path, "text before the first speaker label",
+                                        skipped_head))
     out = [(s, role, a, b, t) for s, role, a, b, t, _ in turns if b > a]
     return out, warnings
 

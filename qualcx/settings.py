@@ -52,8 +52,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("quotes_per_code", 3, "quotes shown per code in the report"),
     Setting("report_title", "", "report title (default: the codebook's name)"),
     Setting("compare_by", "",
-            "metadata column whose groups the report compares (default: the first column, "
-            "department before country, that splits the interviews into 2 to 8 groups)"),
+            "metadata column whose groups the report compares (default: the first column, in "
+            "the order department, group, segment, customer_segment, team, country, "
+            "company, region, then the others A to Z, that splits the interviews into 2 "
+            "to 8 groups, fewer groups than interviews)"),
     Setting("saturation_window", 2,
             "saturation is claimed when this many last interviews added no new code or theme "
             "(after at least 4 interviews before them)"),
@@ -75,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("guide_link_floor", 0.35,
             "least similarity (0 to 1) between an interviewer turn and a guide question for a "
             "link"),
+    Setting("guide_link_margin", 0.03,
+            "least lead (0 to 1) of the closest guide question's similarity over the second "
+            "closest's for a link"),
     Setting("max_file_mb", 100, "largest transcript file read, in MB; larger files are refused"),
     Setting("max_table_rows", 100000, "most rows read from one CSV/XLSX table"),
     Setting("whisper_model", "",

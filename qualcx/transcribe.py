@@ -17,7 +17,7 @@ from typing import Callable
 
 from .errors import TranscriptFormatError
 from .labels import assign_roles, split_turns
-from .questions import link_questions
+from .questions import link_questions, topic_words
 from .readers import (READERS, Document, decode, read_document, read_text_file, turn_offsets,
                       turns_text)
 
@@ -345,11 +345,13 @@ def _metadata_conflicts(doc: Document, row: dict, where: str, csv_path: Path) ->
 
 
 def redact_records(doc: Document, redactor) -> Document:
-    """A structured document with speakers and texts redacted, its text rebuilt."""
+    """A structured document with speakers, texts and warnings redacted, its text rebuilt
+    (a warning may quote text the reader skipped)."""
     names = {r.speaker for r in doc.turns or []}
     records = [dataclasses.replace(r, speaker=redactor.redact(r.speaker, [r.speaker]),
                                    text=redactor.redact(r.text, names)) for r in doc.turns or []]
-    return dataclasses.replace(doc, text=turns_text(records), turns=records)
+    return dataclasses.replace(doc, text=turns_text(records), turns=records,
+                               warnings=[redactor.redact(w, names) for w in doc.warnings])
 
 
 def parse_transcript(path: Path, folder: Path, metadata: dict[str, dict],
@@ -388,24 +390,26 @@ class IngestResult:
     lost_rejections: list[dict] = field(default_factory=list)
 
 
-def _segmentation_key(settings: dict, guide) -> str:
+def _segmentation_key(settings: dict, guide, topic: frozenset[str]) -> str:
     keys = ("segment_unit", "chunk_words", "spacy_model", "interviewer_labels",
             "sentence_splitter", "redact", "redact_keep", "table_columns", "table_questions")
     key = {k: settings[k] for k in keys}
     if guide:
         key.update(guide=[[q.id, q.text] for q in guide], embedding_model=settings[
-            "embedding_model"], guide_link_floor=settings["guide_link_floor"])
+            "embedding_model"], guide_link_floor=settings["guide_link_floor"],
+                   guide_link_margin=settings["guide_link_margin"], guide_topic=sorted(topic))
     return json.dumps(key, sort_keys=True)
 
 
-def _guide(project) -> tuple:
-    """The codebook's interview guide; none when the codebook is missing or invalid (the
-    code step reports that)."""
+def _guide(project) -> tuple[tuple, frozenset[str]]:
+    """The codebook's interview guide and the topic words of its name; none when the codebook
+    is missing or invalid (the code step reports that)."""
     from .errors import QualcxError
     try:
-        return tuple(project.codebook.guide)
+        codebook = project.codebook
     except QualcxError:
-        return ()
+        return (), frozenset()
+    return tuple(codebook.guide), topic_words(codebook.name)
 
 
 def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
@@ -432,11 +436,11 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
     folder = project.interviews_dir
     result = IngestResult()
     metadata, meta_warnings = read_metadata(folder)
-    guide = _guide(project)
+    guide, topic = _guide(project)
     settings = {**settings, "redact": bool(settings["redact"])
                 or store.meta_value("redacted") == "1"}
     redactor = _redactor(settings, store) if settings["redact"] else None
-    seg_key = _segmentation_key(settings, guide)
+    seg_key = _segmentation_key(settings, guide, topic)
     seg_changed = store.meta_value("segmentation") != seg_key
     known = {row["file"]: row for row in store.interviews()}
     seen_ids: dict[str, str] = {}
@@ -489,7 +493,8 @@ def ingest(project, progress: ProgressFn | None = None, nlp=None, embedder=None
                 embedder = Embedder(settings["embedding_model"], store,
                                     batch_size=int(settings["batch_size"]))
             transcript.turns = link_questions(transcript.turns, guide, embedder.encode,
-                                              float(settings["guide_link_floor"]))
+                                              float(settings["guide_link_floor"]),
+                                              float(settings["guide_link_margin"]), topic)
         transcript.segments = segment_turns(transcript.turns, nlp, settings["segment_unit"],
                                             settings["chunk_words"])
         orphaned, reanchored = _write_transcript(store, transcript, ordinal,

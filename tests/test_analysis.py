@@ -84,6 +84,16 @@ def test_no_comparison_when_every_interview_is_its_own_group():
     assert compare(c, CODEBOOK, None) is None
 
 
+def test_default_comparison_passes_over_columns_with_a_group_per_interview():
+    """As the README says: department comes first, but a department per interviewee makes as
+    many groups as interviews, and role is never used, so group is chosen."""
+    interviews = [{"id": i, "meta": {"department": d, "role": r, "group": g}}
+                  for i, d, r, g in [("P1", "Eng", "new hire", "hires"),
+                                     ("P2", "Mobile", "new hire", "hires"),
+                                     ("P3", "HR", "manager", "staff")]]
+    assert default_compare_attribute(interviews) == "group"
+
+
 def test_theme_interview_matrix():
     rows = theme_interview_matrix(corpus())
     assert rows[0]["counts"] == {"A": 1, "B": 0, "C": 1, "D": 0}

@@ -271,7 +271,47 @@ def test_docx_speaker_text_table_with_times(tmp_path):
     (t,) = parse(path)
     assert speakers(t) == [("Interviewer", "interviewer"), ("Bo", "respondent")] * 2
     assert [x.start_time for x in t.turns] == [1.0, 4.0, 9.0, 12.0]
+    assert t.warnings == ['w.docx: text outside the speaker table was skipped: "Study X, '
+                          'interview 4"']
     check_offsets(t)
+
+
+def test_docx_table_warns_once_about_the_paragraphs_it_skips_shortened(tmp_path):
+    """As text before the first label of a paragraph transcript is, the title and notes around
+    a speaker table are named in one warning, shortened."""
+    path = make_docx(tmp_path / "P05.docx",
+                     ["Remote onboarding study, interview 5 with the HR business partner, "
+                      "recorded on Zoom", "", "Consent given."],
+                     [["Speaker", "Text"], ["Interviewer", "Can you describe the program?"],
+                      ["Dana", "It runs for two weeks, then the team takes over."],
+                      ["Interviewer", "And after that?"], ["Dana", "A survey at day ninety."]])
+    (t,) = parse(path)
+    assert [x.speaker for x in t.turns] == ["Interviewer", "Dana"] * 2
+    assert t.warnings == ['P05.docx: text outside the speaker table was skipped: "Remote '
+                          'onboarding study, interview 5 with the HR business p…"']
+    (t,) = parse(make_docx(tmp_path / "plain.docx", [], [["Speaker", "Text"],
+                                                         ["Interviewer", "Why?"], ["Bo", "Price."],
+                                                         ["Interviewer", "And?"], ["Bo", "No."]]))
+    assert t.warnings == []
+
+
+def test_docx_paragraphs_name_the_text_before_the_first_label(tmp_path):
+    (t,) = parse(make_docx(tmp_path / "P02.docx", ["Interview 2", "Tomás, junior engineer",
+                                                   "Interviewer: Why?", "Tomás: Access."]))
+    assert t.warnings == ['P02.docx: text before the first speaker label was skipped: '
+                          '"Interview 2 / Tomás, junior engineer"']
+
+
+def test_redacted_table_warning_does_not_quote_names(tmp_path):
+    from qualcx.redact import Redactor
+    path = make_docx(tmp_path / "w.docx", ["Interview with Dana Berg"],
+                     [["Speaker", "Text"], ["Interviewer", "Can you describe the program?"],
+                      ["Dana Berg", "It runs for two weeks, then the team takes over."],
+                      ["Interviewer", "And after that?"], ["Dana Berg", "A survey."]])
+    settings = defaults()
+    (t,) = parse_file(path, tmp_path, {}, settings, Redactor(keep=settings["interviewer_labels"]))
+    assert t.warnings == ['w.docx: text outside the speaker table was skipped: "Interview with '
+                          '[PERSON 1]"']
 
 
 def test_corrupt_docx(tmp_path):

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qualcx.project import Project
@@ -227,6 +228,81 @@ def test_guide_links_by_meaning_with_the_real_model(real_sentence_model):
     encode = Embedder("all-MiniLM-L6-v2", None, model=real_sentence_model).encode
     linked = link_questions(turns, guide, encode, 0.35)
     assert [t.question_id for t in linked] == ["Q1", "Q1", "Q2", "Q2", None, None]
+
+
+ONBOARDING_GUIDE = [
+    ("Q1", "Could you tell me about your role and when you joined?"),
+    ("Q2", "Can you walk me through your first week?"),
+    ("Q3", "How did getting your laptop, accounts and development environment set up go?"),
+    ("Q4", "How did you learn the codebase and find the information you needed?"),
+    ("Q5", "What role did your manager and your buddy play?"),
+    ("Q6", "How did you get to know your team and feel part of it?"),
+    ("Q7", "How did you know whether you were on track?"),
+    ("Q8", "If you could change one thing about onboarding, what would it be?"),
+    ("Q9", "Is there anything else you would like to add?")]
+
+
+def test_a_shared_topic_word_does_not_link_a_turn_to_a_guide_question(real_sentence_model):
+    """Every question of an onboarding study is about onboarding: a turn sharing only that word
+    with Q8 is linked to no question, while turns that ask a guide question still are."""
+    from qualcx.codebook import GuideQuestion
+    from qualcx.nlp import Embedder
+    from qualcx.questions import link_questions, topic_words
+    guide = [GuideQuestion(i, t) for i, t in ONBOARDING_GUIDE]
+    text = ("Interviewer: What does onboarding look like on your team?\nMarcus: A checklist.\n"
+            "Interviewer: Can you describe the onboarding program as it is today?\nDana: Two "
+            "weeks.\n"
+            "Interviewer: If you could change one thing about the onboarding, what would it "
+            "be?\nMarcus: Laptops.\n"
+            "Interviewer: How do people learn the codebase?\nMarcus: By pairing.\n")
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    encode = Embedder("all-MiniLM-L6-v2", None, model=real_sentence_model).encode
+    linked = link_questions(turns, guide, encode, 0.35, 0.03,
+                            topic_words("Remote onboarding of software engineers"))
+    assert [t.question_id for t in linked] == [None, None, None, None, "Q8", "Q8", "Q4", "Q4"]
+
+
+def test_a_turn_between_two_guide_questions_is_linked_to_neither():
+    """The closest question must lead the second closest by the margin."""
+    from qualcx.codebook import GuideQuestion
+    from qualcx.questions import link_questions
+    vectors = {"Why do customers leave?": [1.0, 0.0], "How do you keep customers?": [0.0, 1.0],
+               "Does marketing play a role in why they leave or stay?": [0.71, 0.70],
+               "So why do they leave?": [0.95, 0.31]}
+
+    def encode(texts):
+        out = np.array([vectors[t] for t in texts], dtype=float)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    guide = [GuideQuestion("Q1", "Why do customers leave?"),
+             GuideQuestion("Q2", "How do you keep customers?")]
+    text = ("Interviewer: Does marketing play a role in why they leave or stay?\nSofia: Some.\n"
+            "Interviewer: So why do they leave?\nSofia: Price.\n")
+    turns, _ = parse_turns(text, LABELS, Path("t.txt"))
+    assert [t.question_id for t in link_questions(turns, guide, encode, 0.35, 0.0)] == [
+        "Q1", "Q1", "Q1", "Q1"]
+    assert [t.question_id for t in link_questions(turns, guide, encode, 0.35, 0.03)] == [
+        None, None, "Q1", "Q1"]
+
+
+def test_topic_words_are_the_codebook_names_words_without_inflection():
+    from qualcx.questions import topic_words, without_topic
+    topic = topic_words("Remote onboarding of software engineers")
+    assert topic == {"remote", "onboard", "software", "engineer"}
+    assert without_topic("How do you know when someone is fully onboarded?", topic) == (
+        "How do you know when someone is fully ?")
+    assert without_topic("Onboarding?", topic) == "Onboarding?"  # nothing else would be left
+
+
+def test_changing_the_guide_link_margin_links_the_turns_anew(make_project, blank_nlp,
+                                                             hash_embedder):
+    from qualcx.nlp import Embedder
+    root = make_project({"g.txt": GUIDED})
+    embedder = Embedder("hash", None, model=hash_embedder)
+    ingest(Project(root), nlp=blank_nlp, embedder=embedder)
+    (root / "qualcx.toml").write_text("guide_link_margin = 0.5\n")
+    result = ingest(Project(root), nlp=blank_nlp, embedder=embedder)
+    assert not result.skipped
 
 
 def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project, blank_nlp):

@@ -73,6 +73,17 @@ def read_text_file(path: Path, data: bytes | None = None) -> tuple[str, list[str
     return text, [warning] if warning else []
 
 
+SKIPPED_CHARS = 60  # of the skipped text quoted in a warning
+
+
+def skipped_warning(path: Path, what: str, parts: list[str]) -> str:
+    """One warning naming the file, the text a reader did not read, and the start of it."""
+    text = " / ".join(" ".join(p.split()) for p in parts if p.strip())
+    if len(text) > SKIPPED_CHARS:
+        text = text[:SKIPPED_CHARS - 1].rstrip() + "…"
+    return f"{path.name}: {what} was skipped: \"{text}\""
+
+
 def parse_time(value: str) -> float:
     """``01:02:03.5``, ``02:03,5`` or ``1:02`` in seconds."""
     parts = value.replace(",", ".").split(":")

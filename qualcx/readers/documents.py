@@ -9,16 +9,24 @@ from pathlib import Path
 
 from ..errors import TranscriptFormatError
 from .base import (Document, TurnRecord, merge_same_speaker, open_zip, parse_time,
-                   turns_text)
+                   skipped_warning, turns_text)
 
 
 def _document_text(path: Path, blocks: list[list[str]]) -> list[Document]:
-    """Join paragraph blocks (a paragraph is ``[text]``, a table row is ``[cell, …]``)."""
+    """Join paragraph blocks (a paragraph is ``[text]``, a table row is ``[cell, …]``).
+
+    A speaker table holding most of the text is the transcript; the paragraphs around it (a
+    title, notes) are not read, and a warning says so, as text before the first speaker label
+    of a paragraph transcript is.
+    """
     rows = [b for b in blocks if len(b) > 1]
     records = _table_turns(rows)
     if records is not None and sum(len(" ".join(r)) for r in rows) * 2 >= sum(
             len(" ".join(b)) for b in blocks):
-        return [Document(turns_text(records), turns=records)]
+        outside = [b[0] for b in blocks if len(b) == 1 and b[0].strip()]
+        warnings = [skipped_warning(path, "text outside the speaker table", outside)
+                    ] if outside else []
+        return [Document(turns_text(records), turns=records, warnings=warnings)]
     lines = ["\t".join(c for c in b if c) for b in blocks]
     text = "\n".join(lines)
     if not text.strip():
