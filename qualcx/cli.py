@@ -460,8 +460,13 @@ def review(state, output, import_file, coder):
         moved = (f" {r.reanchored} row(s) were found again by their text after a re-ingest."
                  if r.reanchored else "")
         left = f" {len(r.left_out)} row(s) not imported." if r.left_out else ""
+        kinds = {"accepted": f"accept(s) of a code {coder} had already coded there",
+                 "rejected": "rejection(s) already recorded",
+                 "added": f"new code(s) {coder} had already coded there"}
+        unchanged = (f" {r.unchanged} unchanged: " + ", ".join(
+            f"{n} {kinds[k]}" for k, n in r.already.items()) + "." if r.unchanged else "")
         click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
-                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged."
+                   f"{r.rejected} rejected, {r.added} new code(s) added.{unchanged}"
                    f"{moved}{left}")
         if r.accepted or r.rejected or r.added:
             _say_code_again(state.project)

@@ -39,6 +39,9 @@ class ReviewResult:
     unchanged: int  # decisions already in the store
     reanchored: int = 0  # rows whose segment was found again by its text after a re-ingest
     left_out: list[tuple[int, str]] = field(default_factory=list)  # (sheet line, reason)
+    # the unchanged decisions by kind (accepted, rejected, added): an accept or new code the
+    # coder had already coded (say, in their imported hand codes), a rejection already recorded
+    already: dict[str, int] = field(default_factory=dict)
 
 
 def short_evidence(evidence: str | dict) -> str:
@@ -280,6 +283,7 @@ def import_review(project, path, coder: str) -> ReviewResult:
             db.execute(f"DELETE FROM {other} WHERE {_DECISION_WHERE[other]}", key)
             if db.execute(f"SELECT 1 FROM {own} WHERE {_DECISION_WHERE[own]}", key).fetchone():
                 counts["unchanged"] += 1
+                counts["already " + _DECISION_COUNT[decision]] += 1
                 continue
             source = json.dumps({"source": path.name, "row": n, "review": decision})
             db.execute(_DECISION_INSERT[own], (seg_id, seg["interview_id"], seg["start"],
@@ -289,7 +293,9 @@ def import_review(project, path, coder: str) -> ReviewResult:
         summary.update(file=path.name, coder=coder,
                        **{k: counts[k] for k in ("accepted", "rejected", "added", "unchanged")})
     return ReviewResult(str(path), counts["accepted"], counts["rejected"], counts["added"],
-                        counts["unchanged"], reanchored, left_out)
+                        counts["unchanged"], reanchored, left_out,
+                        {k: counts["already " + k] for k in ("accepted", "rejected", "added")
+                         if counts["already " + k]})
 
 
 # -- explain ---------------------------------------------------------------------------------
@@ -430,14 +436,14 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
     if cal:
         strongest = cal.get("strongest")
         if not strongest:
-            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code"
+            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code (gap)"
         elif strongest == code:
-            behind = "the segment's strongest code"
+            behind = f"the segment's strongest code (gap {_num(abs(cal.get('gap') or 0))})"
         else:
             behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code, " \
-                f"{strongest}"
+                f"{strongest} (gap)"
         lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's median "
-                     f"over the project (z); {behind} (gap)")
+                     f"over the project (z); {behind}")
     learned = ev.get("learned")
     if learned:
         lines.append(f"learned: {_num(learned.get('share'))} of the most similar human-coded "

@@ -303,7 +303,7 @@ def test_evidence_reads_as_sentences_with_every_figure():
         "0.50 behind the segment's strongest code, cx.price (gap)" in lines
     ev["calibration"] = {"z": 2.0, "gap": 0.0, "strongest": "churn"}
     assert "calibration: 2.00 standard deviations from the code's median over the project (z); " \
-        "the segment's strongest code (gap)" in evidence_lines(ev, code="churn")
+        "the segment's strongest code (gap 0.00)" in evidence_lines(ev, code="churn")
     # evidence stored before keyword positions were kept
     old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})
     assert old == ["similarity to the code's closest prototype: 0.30",
@@ -600,3 +600,21 @@ def test_reingest_removes_the_near_misses_of_replaced_segments(project, hash_emb
     path.write_text(path.read_text().replace("cheaper", "cheap"))
     ingest(project, nlp=blank_nlp)
     assert _near_misses(project) == []
+
+
+def test_review_import_says_what_its_unchanged_decisions_were(project, tmp_path):
+    """Two new_codes cells filled, one naming a code the reviewer had already coded there:
+    one new code added, and the other counted as unchanged with the reason said."""
+    codes = text_file(tmp_path, "interview,code,coder,text\nrita_2024,churn.price,ana,The price "
+                      "increase made many small customers cancel.\n", "codes.csv")
+    assert import_codes(project, codes).imported == 1
+    first, second = [s["id"] for s in project.store.respondent_segments()][:2]
+    path = text_file(tmp_path, f"segment_id,code,decision,new_codes\n{first},,,churn.price\n"
+                     f"{second},,,churn\n", "r.csv")
+    out = CliRunner().invoke(cli, ["-p", str(project.root), "review", "--import", str(path),
+                                   "--coder", "ana"])
+    assert out.exit_code == 0, out.output
+    assert (f"Read {path} as ana's decisions: 0 accepted, 0 rejected, 1 new code(s) added. "
+            "1 unchanged: 1 new code(s) ana had already coded there.") in out.output
+    again = import_review(project, path, "ana")
+    assert (again.added, again.unchanged, again.already) == (0, 2, {"added": 2})
