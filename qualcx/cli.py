@@ -394,8 +394,9 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
 
     Columns: interview, code, coder, and the passage text or start/end offsets; common names
     (and Taguette's export: document, tag, content) are recognised. Each passage is anchored
-    to the segments it covers; rows that cannot be anchored are listed. Importing the same
-    file again adds nothing. Example:
+    to the segments it covers; rows that cannot be anchored are listed, the others are
+    imported, and the exit code is then 1 (as for ingest). Importing the same file again adds
+    nothing. Example:
 
         qualcx -p my-study import-codes codes.csv --coder ana
     """
@@ -421,6 +422,8 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
                f"({result.already} already present); {len(result.unanchored)} row(s) not anchored.")
     if result.imported:
         _say_code_again(state.project)
+    if result.unanchored:  # like ingest's unreadable files: the rest is in, the exit code says so
+        sys.exit(1)
 
 
 def _say_code_again(project):

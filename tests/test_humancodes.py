@@ -315,15 +315,23 @@ def test_evidence_reads_as_sentences_with_every_figure():
         " (from c.csv, row 2; passage at characters 5-40)"
 
 
-def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
-    path = text_file(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n",
-                     "codes.csv")
+def test_import_codes_cli_lists_unanchored_rows_imports_the_rest_and_exits_1(project, tmp_path):
+    path = text_file(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n"
+                     "rita_2024,support,That is our promise to them.\n", "codes.csv")
     out = tmp_path / "left.csv"
     result = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(path),
                                       "--coder", "ana", "--unanchored", str(out)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # as ingest with a file it cannot read
     assert f"not anchored: {path}, row 2 (rita_2024, churn): passage text not found" in result.output
     assert out.read_text().splitlines()[1] == "2,rita_2024,churn,passage text not found in the interview"
+    assert "Imported 1 passage(s) as 1 new coding(s) (0 already present); 1 row(s) not " \
+        "anchored." in result.output
+    assert _human(project) == [("support", "ana", "That is our promise to them.")]
+    whole = text_file(tmp_path, "interview,code,text\nrita_2024,support,That is our promise "
+                      "to them.\n", "whole.csv")
+    again = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(whole),
+                                     "--coder", "ana"])
+    assert again.exit_code == 0, again.output  # every row anchored
 
 
 def test_review_xlsx_has_a_decision_list_and_reads_back(project, tmp_path, hash_embedder,
