@@ -521,7 +521,9 @@ def agree(state, coders, level, units, disagreements_out):
     """Inter-coder agreement per code and overall: kappa, alpha, % agreement, P/R/F1.
 
     CODER_A is the reference, CODER_B is compared with it; with no names, every human coder
-    is compared with the machine. Example:
+    is compared with the machine. When interviews were read anew after the last 'qualcx
+    code', or human decisions came in after it, it warns first, as 'qualcx report' does.
+    Example:
 
         qualcx -p my-study agree researcher qualcx --level segment
     """
@@ -529,6 +531,7 @@ def agree(state, coders, level, units, disagreements_out):
                         default_pairs, disagreement_rows)
     from .export import to_csv
     from .humancodes import HumanCodesError
+    from .report import stale_notice
     from .review import reattach_rejections
     project = state.project
     reattach_rejections(project.store)
@@ -539,6 +542,10 @@ def agree(state, coders, level, units, disagreements_out):
     if not pairs:
         raise HumanCodesError(project.root, "no human codes in the project; import some with "
                               "'qualcx import-codes FILE' or 'qualcx review --import FILE'")
+    notice = stale_notice(project.store, bool(project.settings["learn_from_humans"]),
+                          themes=False)  # agreement does not use the themes
+    if notice:  # before the table, or before the error it explains (no machine codes left)
+        click.echo(f"warning: agreement out of date: {notice}", err=True)
     known = {r[0] for r in project.store.db.execute("SELECT DISTINCT coder FROM codings")}
     for name in {c for p in pairs for c in p} - known:
         raise HumanCodesError(project.root, f"no codings by '{name}'; coders in the project: "

@@ -626,3 +626,37 @@ def test_review_import_says_what_its_unchanged_decisions_were(project, tmp_path)
             "1 unchanged: 1 new code(s) ana had already coded there.") in out.output
     again = import_review(project, path, "ana")
     assert (again.added, again.unchanged, again.already) == (0, 2, {"added": 2})
+
+
+def test_agree_and_explain_say_an_interview_was_read_anew_after_the_last_coding_run(
+        make_project, tmp_path, hash_embedder, blank_nlp):
+    project = Project(make_project({"rita_2024.txt": TRANSCRIPT, "sam_2024.txt": TRANSCRIPT.replace(
+        "Rita", "Sam")}, toml='segment_unit = "sentence"\n'))
+    ingest(project, nlp=blank_nlp)
+    _machine_code(project, hash_embedder, blank_nlp)
+    record_run(project.store, "code")
+    assert _import(project, tmp_path).exit_code == 0
+    record_run(project.store, "code")  # learned from: only the re-ingest below lags
+    runner = CliRunner()
+    fresh = runner.invoke(cli, ["-p", str(project.root), "agree", "--level", "segment"])
+    assert fresh.exit_code == 0, fresh.output
+    assert "out of date" not in fresh.stderr
+    (project.root / "interviews" / "rita_2024.txt").write_text(
+        TRANSCRIPT.replace("two hours", "three hours"), encoding="utf-8")
+    ingest(project, nlp=blank_nlp)  # drops the interview's machine codes
+    record_run(project.store, "ingest", {"interviews": 1, "skipped": 0, "read": ["rita_2024"]})
+    record_run(project.store, "themes")  # themes newer than the ingest: agree does not use them
+    stale = runner.invoke(cli, ["-p", str(project.root), "agree", "--level", "segment"])
+    assert stale.exit_code == 0, stale.output
+    assert stale.stderr == (
+        "warning: agreement out of date: interview rita_2024 was read anew after the last coding "
+        "run and has no machine codes yet, so its machine codes are missing from the counts and "
+        "quotes. Run 'qualcx code', 'qualcx themes' and 'qualcx report', or 'qualcx run' for all "
+        "of them.\n")
+    assert stale.output.index("agreement out of date") < stale.output.index("Segment level")
+    explained = runner.invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert ("Machine codes: none\n  interview rita_2024 was read anew after the last coding run, "
+            "so this segment has not been coded since; run 'qualcx code' (or 'qualcx run')\n"
+            "Near misses (scored, below the threshold): none\n  not coded since its interview "
+            "was read anew; 'qualcx code' stores them\n") in explained.output
+    assert "no code's score reached" not in explained.output
