@@ -99,7 +99,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
     top_level = [c.id for c in codebook.top_level]
     co_rows = cooccurrence(corpus, codebook)
     attribute = _compare_attribute(project, corpus)
-    sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
+    sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)),
+                     attribute=attribute)
     quoted = _quoted_segments(sections, emergent)
     coded_segments = sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s))
     talk = small_talk(project.store)
@@ -330,8 +331,9 @@ def _last_run(store, settings: dict) -> dict:
 def _agreement_view(agreement) -> list[dict] | None:
     """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
-    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "interview_overall"}]``,
-    or None when there is nothing to show.
+    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "codes_compared",
+    "interview_overall"}]``, or None when there is nothing to show; ``units`` is the number of
+    segments, so the overall row's Segments cell shows it, not the pooled decisions.
     """
     if not agreement:
         return None
@@ -347,6 +349,9 @@ def _agreement_view(agreement) -> list[dict] | None:
                     "overall": as_percent(segment.get("overall", {})),
                     "codes": [as_percent(r) for r in segment.get("codes", [])],
                     "units": segment.get("units", ""), "interviews": segment.get("interviews", 0),
+                    # the overall row pools every code's decisions on these segments
+                    "codes_compared": (segment.get("overall", {}).get("n", 0)
+                                       // segment["units"]) if segment.get("units") else 0,
                     "interview_overall": pair.get("interview", {}).get("overall", {})})
     return out or None
 
