@@ -387,8 +387,8 @@ def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[t
     n = len(steps)
     what = NUMBER_WORDS.get(window, f"{window} interviews")
     if n < min_interviews or small:
-        why = [f"{n} interviews (at least {min_interviews} are needed)"] if n < min_interviews \
-            else []
+        why = [f"{n} interview{'s' if n != 1 else ''} (at least {min_interviews} are needed)"] \
+            if n < min_interviews else []
         if small:
             why.append(f"{'a group' if len(small) == 1 else 'groups'} by {attribute} with "
                        f"fewer than {min_per_group} interviews, "

@@ -232,7 +232,8 @@ def test_report_of_an_uncoded_project(make_project, blank_nlp):
     html_path, md_path, docx_path = write_report(project, ("html", "md", "docx"))
     html = html_path.read_text()
     assert "Raised by <b>0 of 1 interviewees</b> in <b>0 segments</b>" in html
-    assert "No human codes are stored" in html and "Too few interviews (1)" in html
+    assert "No human codes are stored" in html and \
+        "The sample is too small to judge saturation: 1 interview (at least 8" in html
 
 
 def test_quotes_name_a_role_never_a_person_and_markdown_stays_literal(make_project, blank_nlp):
