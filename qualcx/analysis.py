@@ -317,20 +317,31 @@ def prose_list(names: list[str], last: str = "and", shown: int | None = None) ->
 SATURATION_BASE = 4  # interviews before the last ``window`` ones, at least, to judge saturation
 # (a stopping rule needs an initial sample first: after two interviews of four, "nothing new"
 # says little)
+SATURATION_MIN_INTERVIEWS = 8  # below this, or below SATURATION_MIN_PER_GROUP in a group of
+SATURATION_MIN_PER_GROUP = 3   # the comparison attribute, no verdict: a group of one or two
+# people cannot show that it has nothing more to say, and a handful of interviews in all
+# cannot show it for the study
 
 
-def saturation(corpus: Corpus, codebook, window: int = 2, base: int = SATURATION_BASE) -> dict:
+def saturation(corpus: Corpus, codebook, window: int = 2, base: int = SATURATION_BASE,
+               attribute: str | None = None, min_interviews: int = SATURATION_MIN_INTERVIEWS,
+               min_per_group: int = SATURATION_MIN_PER_GROUP) -> dict:
     """Cumulative distinct codes and themes as interviews are added, and a plain verdict.
 
-    The rule: saturation is claimed when the last ``window`` interviews added no code and no
-    theme that earlier interviews had not already raised, and at least ``base`` interviews
-    came before them. A code counts in an interview when
-    any of its segments carries it or one of its descendants; a theme when any of its segments
-    comes from the interview.
+    Codes and themes are counted separately, but only themes decide: the codebook's codes
+    are a priori, so a deductive codebook's codes all turning up early shows that it fits the
+    interviews, not that they are saturated; themes are found in the data and can be new.
+    The rule: saturation is claimed when the last ``window`` interviews added no theme that
+    earlier interviews had not already raised, and at least ``base`` interviews came before
+    them. No verdict is given for a sample too small to carry one: fewer than
+    ``min_interviews`` interviews, or fewer than ``min_per_group`` in a group of
+    ``attribute`` (the report's comparison attribute, when there is one). A code counts in an
+    interview when any of its segments carries it or one of its descendants; a theme when any
+    of its segments comes from the interview.
 
-    Returns ``{"order", "window", "steps": [{"interview", "role", "new_codes", "new_themes",
-    "codes", "themes"}], "reached": bool | None, "statement": str}``; ``reached`` is None
-    when there are too few interviews to judge.
+    Returns ``{"order", "window", "rule", "steps": [{"interview", "role", "new_codes",
+    "new_themes", "codes", "themes"}], "reached": bool | None, "statement": str}``;
+    ``reached`` is None when there are too few interviews, or no themes, to judge.
     """
     sets = segment_code_sets(corpus, codebook)
     per_interview: dict[str, tuple[set[str], set[str]]] = {
@@ -355,41 +366,65 @@ def saturation(corpus: Corpus, codebook, window: int = 2, base: int = SATURATION
         steps.append({"interview": row["id"], "role": row["role"], "new_codes": new_codes,
                       "new_themes": new_themes, "codes": len(seen_codes),
                       "themes": len(seen_themes)})
-    reached, statement = _saturation_verdict(steps, window, codebook, base)
-    return {"order": order, "window": window, "steps": steps, "reached": reached,
-            "statement": statement}
+    small = [(g, len(ids)) for g, ids in (_groups(corpus.interviews, attribute).items()
+                                          if attribute else ()) if len(ids) < min_per_group]
+    reached, statement = _saturation_verdict(steps, window, base, small, attribute,
+                                             min_interviews, min_per_group)
+    codes_said = _codes_sentence(steps, codebook)
+    what = NUMBER_WORDS.get(window, f"{window} interviews")
+    rule = (f"saturation is claimed when the last {what if window > 1 else 'interview'} added "
+            f"no new theme, after at least {base} interviews before them, and only with at least "
+            f"{min_interviews} interviews (and {min_per_group} in each group compared); new "
+            "codes are counted but do not decide, as the codebook's codes are set in advance")
+    return {"order": order, "window": window, "rule": rule, "steps": steps, "reached": reached,
+            "statement": f"{statement} {codes_said}" if codes_said else statement}
 
 
-def _saturation_verdict(steps: list[dict], window: int, codebook, base: int = SATURATION_BASE
+def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[tuple[str, int]],
+                        attribute: str | None, min_interviews: int, min_per_group: int
                         ) -> tuple[bool | None, str]:
+    """The verdict on themes: None (too few interviews or no themes), True or False."""
     n = len(steps)
     what = NUMBER_WORDS.get(window, f"{window} interviews")
+    if n < min_interviews or small:
+        why = [f"{n} interview{'s' if n != 1 else ''} (at least {min_interviews} are needed)"] \
+            if n < min_interviews else []
+        if small:
+            why.append(f"{'a group' if len(small) == 1 else 'groups'} by {attribute} with "
+                       f"fewer than {min_per_group} interviews, "
+                       + prose_list([f"{g} ({k})" for g, k in small], shown=3))
+        return None, (f"The sample is too small to judge saturation: {'; '.join(why)}. The "
+                      "counts below show when codes and themes first appeared, nothing more.")
     if n < window + base:
         return None, (f"Too few interviews ({n}) to judge saturation: the rule compares the last "
                       f"{what if window > 1 else 'interview'} with at least {base} interviews "
                       f"before them, so it needs {window + base}.")
+    if not steps[-1]["themes"]:
+        return None, ("No themes were found, so saturation is not judged: it rests on themes, "
+                      "which the data can add, not on the codebook's codes.")
     tail = steps[-window:]
     names = ", ".join(s["interview"] for s in tail)
-    if not any(s["new_codes"] or s["new_themes"] for s in tail):
-        last_new = max((k for k, s in enumerate(steps) if s["new_codes"] or s["new_themes"]),
-                       default=0)
+    if not any(s["new_themes"] for s in tail):
+        last_new = max((k for k, s in enumerate(steps) if s["new_themes"]), default=0)
         return True, (f"The last {what if window > 1 else 'interview'} ({names}) added no new "
-                      f"code or theme: all {steps[-1]['codes']} codes (of {len(codebook.codes)} in the "
-                      f"codebook) and "
-                      f"{steps[-1]['themes']} themes found had appeared by interview "
+                      f"theme: all {steps[-1]['themes']} themes found had appeared by interview "
                       f"{steps[last_new]['interview']} ({last_new + 1} of {n}). By this rule "
-                      "the interviews reached saturation for this codebook and these themes.")
-    added = []
-    for s in tail:
-        parts = []
-        if s["new_codes"]:
-            parts.append(f"{len(s['new_codes'])} new code{'s' if len(s['new_codes']) != 1 else ''}"
-                         f" ({', '.join(codebook.codes[c].name for c in s['new_codes'])})")
-        if s["new_themes"]:
-            parts.append(f"{len(s['new_themes'])} new theme"
-                         f"{'s' if len(s['new_themes']) != 1 else ''}")
-        if parts:
-            added.append(f"{s['interview']} added {' and '.join(parts)}")
-    return False, (f"The last {what if window > 1 else 'interview'} ({names}) still added something "
-                   f"new: {'; '.join(added)}. Saturation is not shown; further interviews may "
-                   "raise more.")
+                      "the interviews reached saturation for these themes.")
+    added = [f"{s['interview']} added {len(s['new_themes'])} new theme"
+             f"{'s' if len(s['new_themes']) != 1 else ''}" for s in tail if s["new_themes"]]
+    return False, (f"The last {what if window > 1 else 'interview'} ({names}) still added new "
+                   f"themes: {'; '.join(added)}. Saturation is not shown; further interviews "
+                   "may raise more.")
+
+
+def _codes_sentence(steps: list[dict], codebook) -> str:
+    """When the codebook's codes appeared, said as what it shows: that the codebook fits."""
+    found = steps[-1]["codes"] if steps else 0
+    if not found:
+        return ""
+    n = len(steps)
+    last = max(k for k, s in enumerate(steps) if s["new_codes"])
+    return (f"As for codes: the {found} codes found (of {len(codebook.codes)} in the codebook) "
+            f"had all appeared by interview {steps[last]['interview']} ({last + 1} of {n}). "
+            "They are a priori codes, so finding them early shows that the codebook fits these "
+            "interviews, not that the data are saturated.")

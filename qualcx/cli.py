@@ -410,8 +410,9 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
 
     Columns: interview, code, coder, and the passage text or start/end offsets; common names
     (and Taguette's export: document, tag, content) are recognised. Each passage is anchored
-    to the segments it covers; rows that cannot be anchored are listed. Importing the same
-    file again adds nothing. Example:
+    to the segments it covers; rows that cannot be anchored are listed, the others are
+    imported, and the exit code is then 1 (as for ingest). Importing the same file again adds
+    nothing. Example:
 
         qualcx -p my-study import-codes codes.csv --coder ana
     """
@@ -437,6 +438,8 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
                f"({result.already} already present); {len(result.unanchored)} row(s) not anchored.")
     if result.imported:
         _say_code_again(state.project)
+    if result.unanchored:  # like ingest's unreadable files: the rest is in, the exit code says so
+        sys.exit(1)
 
 
 def _say_code_again(project):
@@ -476,8 +479,13 @@ def review(state, output, import_file, coder):
         moved = (f" {r.reanchored} row(s) were found again by their text after a re-ingest."
                  if r.reanchored else "")
         left = f" {len(r.left_out)} row(s) not imported." if r.left_out else ""
+        kinds = {"accepted": f"accept(s) of a code {coder} had already coded there",
+                 "rejected": "rejection(s) already recorded",
+                 "added": f"new code(s) {coder} had already coded there"}
+        unchanged = (f" {r.unchanged} unchanged: " + ", ".join(
+            f"{n} {kinds[k]}" for k, n in r.already.items()) + "." if r.unchanged else "")
         click.echo(f"Read {import_file} as {coder}'s decisions: {r.accepted} accepted, "
-                   f"{r.rejected} rejected, {r.added} new code(s), {r.unchanged} unchanged."
+                   f"{r.rejected} rejected, {r.added} new code(s) added.{unchanged}"
                    f"{moved}{left}")
         if r.accepted or r.rejected or r.added:
             _say_code_again(state.project)
@@ -529,7 +537,9 @@ def agree(state, coders, level, units, disagreements_out):
     """Inter-coder agreement per code and overall: kappa, alpha, % agreement, P/R/F1.
 
     CODER_A is the reference, CODER_B is compared with it; with no names, every human coder
-    is compared with the machine. Example:
+    is compared with the machine. When interviews were read anew after the last 'qualcx
+    code', or human decisions came in after it, it warns first, as 'qualcx report' does.
+    Example:
 
         qualcx -p my-study agree researcher qualcx --level segment
     """
@@ -537,6 +547,7 @@ def agree(state, coders, level, units, disagreements_out):
                         default_pairs, disagreement_rows)
     from .export import to_csv
     from .humancodes import HumanCodesError
+    from .report import stale_notice
     from .review import reattach_rejections
     project = state.project
     reattach_rejections(project.store)
@@ -547,6 +558,10 @@ def agree(state, coders, level, units, disagreements_out):
     if not pairs:
         raise HumanCodesError(project.root, "no human codes in the project; import some with "
                               "'qualcx import-codes FILE' or 'qualcx review --import FILE'")
+    notice = stale_notice(project.store, bool(project.settings["learn_from_humans"]),
+                          themes=False)  # agreement does not use the themes
+    if notice:  # before the table, or before the error it explains (no machine codes left)
+        click.echo(f"warning: agreement out of date: {notice}", err=True)
     known = {r[0] for r in project.store.db.execute("SELECT DISTINCT coder FROM codings")}
     for name in {c for p in pairs for c in p} - known:
         raise HumanCodesError(project.root, f"no codings by '{name}'; coders in the project: "

@@ -175,12 +175,15 @@ def _agreement(w, agreement):
             "n"]
     for pair in agreement:
         w.para((f"{pair['a']} and {pair['b']}", "b"),
-               f": {_num(pair['overall'].get('n'))} code × segment decisions over the respondent "
+               f": {_num(pair['overall'].get('n'))} code × segment decisions "
+               f"({_num(pair['units'])} segments × {pair['codes_compared']} codes, pooled in the "
+               "All codes row) over the respondent "
                f"segments of {pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
                "; a sub-code implies its parent.")
         rows = []
         if pair["overall"]:
-            rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys]])
+            rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys[:-1]],
+                         _num(pair["units"])])  # its decisions are in the caption
         rows += [[r.get("code", ""), *[_num(r.get(k)) for k in keys]] for r in pair["codes"]]
         w.table(["Code", "κ", "α", "Agree", "Precision", "Recall", "F1", "Both",
                  f"Only {pair['a']}", f"Only {pair['b']}", "Segments"], rows)
@@ -270,8 +273,7 @@ def _saturation(w, c):
     sat = c["saturation"]
     w.heading("Saturation", 1)
     w.para(f"Distinct codes and themes found so far as interviews are added in {sat['order']} "
-           f"order; saturation is claimed when the last {sat['window']} interviews added no new "
-           "code and no new theme.")
+           f"order; {sat['rule']}.")
     w.para((sat["statement"], "b"))
     names = c["codebook"].codes
     w.table(["Interview", "Role", "New codes", "New themes", "Codes so far", "Themes so far"],

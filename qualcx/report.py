@@ -99,7 +99,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
     top_level = [c.id for c in codebook.top_level]
     co_rows = cooccurrence(corpus, codebook)
     attribute = _compare_attribute(project, corpus)
-    sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)))
+    sat = saturation(corpus, codebook, int(settings.get("saturation_window", 2)),
+                     attribute=attribute)
     quoted = _quoted_segments(sections, emergent)
     coded_segments = sum(1 for s in corpus.segments if corpus.codes_by_segment.get(s))
     talk = small_talk(project.store)
@@ -229,7 +230,30 @@ HUMAN_RUNS = {"import-codes": "human codes were imported",
               "review": "review decisions were read"}
 
 
-def stale_notice(store, learn_from_humans: bool = True) -> str:
+def _finished_runs(store) -> list:
+    return store.db.execute("SELECT id, command, summary FROM runs WHERE finished_at IS NOT NULL "
+                            "AND command IN ('ingest', 'code', 'themes', 'import-codes', 'review') "
+                            "ORDER BY id").fetchall()
+
+
+def read_anew_since_coding(store, runs: list | None = None) -> list[str]:
+    """The interviews an ingest read anew after the last coding run, in interview order.
+
+    Re-reading a changed transcript drops its machine codes, so these have none until the
+    next ``qualcx code``: their segments were not coded, rather than coded with nothing.
+    Empty when the machine never coded the project (nothing lags then)."""
+    runs = _finished_runs(store) if runs is None else runs
+    code_run = {r["command"]: r["id"] for r in runs}.get("code")
+    read = {i for r in runs if r["command"] == "ingest" and code_run is not None
+            and r["id"] > code_run for i in json.loads(r["summary"] or "{}").get("read", [])}
+    return [r["interview_id"] for r in store.db.execute(
+        "SELECT DISTINCT s.interview_id, i.ordinal FROM segments s "
+        "JOIN turns t ON t.id = s.turn_id JOIN interviews i ON i.id = s.interview_id "
+        "WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id")
+        if r["interview_id"] in read]
+
+
+def stale_notice(store, learn_from_humans: bool = True, themes: bool = True) -> str:
     """Why the stored results lag behind the transcripts, or "" when they do not.
 
     Nothing else says so: re-reading a changed transcript drops its machine codes, so until
@@ -238,24 +262,17 @@ def stale_notice(store, learn_from_humans: bool = True) -> str:
     ``learn_from_humans`` is on: the setting now, which the next coding run follows), so the
     machine codes and the agreement with them lag behind; and themes found before the last
     coding run, or before an ingest that changed the interviews, may group codes and
-    segments that have changed since. Read from the finished runs: ingest runs record the
-    interviews they read anew, import and review runs how many decisions they added.
+    segments that have changed since (left out with ``themes=False``, for what does not use
+    the themes, such as ``qualcx agree``). Read from the finished runs: ingest runs record
+    the interviews they read anew, import and review runs how many decisions they added.
     ``qualcx run`` does every step in order, so after it this is always "".
     """
-    runs = store.db.execute("SELECT id, command, summary FROM runs WHERE finished_at IS NOT NULL "
-                            "AND command IN ('ingest', 'code', 'themes', 'import-codes', 'review') "
-                            "ORDER BY id").fetchall()
+    runs = _finished_runs(store)
     last = {r["command"]: r["id"] for r in runs}
     code_run, themes_run = last.get("code"), last.get("themes")
     ingests = [(r["id"], json.loads(r["summary"] or "{}")) for r in runs
                if r["command"] == "ingest"]
-    read = {i for run_id, summary in ingests if code_run is not None and run_id > code_run
-            for i in summary.get("read", [])}
-    uncoded = [r["interview_id"] for r in store.db.execute(
-        "SELECT DISTINCT s.interview_id, i.ordinal FROM segments s "
-        "JOIN turns t ON t.id = s.turn_id JOIN interviews i ON i.id = s.interview_id "
-        "WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id")
-        if r["interview_id"] in read]
+    uncoded = read_anew_since_coding(store, runs)
     human = set()
     if code_run is not None and learn_from_humans:
         human = {HUMAN_RUNS[r["command"]] for r in runs if r["command"] in HUMAN_RUNS
@@ -270,7 +287,7 @@ def stale_notice(store, learn_from_humans: bool = True) -> str:
     if human:
         parts.append(f"{' and '.join(sorted(human))} after the last coding run; the machine "
                      "codes have not learned from them yet")
-    if themes_run is not None:
+    if themes and themes_run is not None:
         if code_run is not None and code_run > themes_run:
             parts.append("the themes were found before the last coding run")
         elif any(run_id > themes_run and (summary.get("interviews", 0) > summary.get("skipped", 0)
@@ -314,8 +331,9 @@ def _last_run(store, settings: dict) -> dict:
 def _agreement_view(agreement) -> list[dict] | None:
     """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
-    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "interview_overall"}]``,
-    or None when there is nothing to show.
+    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "codes_compared",
+    "interview_overall"}]``, or None when there is nothing to show; ``units`` is the number of
+    segments, so the overall row's Segments cell shows it, not the pooled decisions.
     """
     if not agreement:
         return None
@@ -331,6 +349,9 @@ def _agreement_view(agreement) -> list[dict] | None:
                     "overall": as_percent(segment.get("overall", {})),
                     "codes": [as_percent(r) for r in segment.get("codes", [])],
                     "units": segment.get("units", ""), "interviews": segment.get("interviews", 0),
+                    # the overall row pools every code's decisions on these segments
+                    "codes_compared": (segment.get("overall", {}).get("n", 0)
+                                       // segment["units"]) if segment.get("units") else 0,
                     "interview_overall": pair.get("interview", {}).get("overall", {})})
     return out or None
 

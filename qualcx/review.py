@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import QualcxError
+from .report import read_anew_since_coding
 from .humancodes import (HumanCodesError, _norm_header, anchor, code_lookup, interview_lookup,
                          load_interviews, normalise, read_table, resolve_code, resolve_interview,
                          segments_for_span)
@@ -39,6 +40,9 @@ class ReviewResult:
     unchanged: int  # decisions already in the store
     reanchored: int = 0  # rows whose segment was found again by its text after a re-ingest
     left_out: list[tuple[int, str]] = field(default_factory=list)  # (sheet line, reason)
+    # the unchanged decisions by kind (accepted, rejected, added): an accept or new code the
+    # coder had already coded (say, in their imported hand codes), a rejection already recorded
+    already: dict[str, int] = field(default_factory=dict)
 
 
 def short_evidence(evidence: str | dict) -> str:
@@ -280,6 +284,7 @@ def import_review(project, path, coder: str) -> ReviewResult:
             db.execute(f"DELETE FROM {other} WHERE {_DECISION_WHERE[other]}", key)
             if db.execute(f"SELECT 1 FROM {own} WHERE {_DECISION_WHERE[own]}", key).fetchone():
                 counts["unchanged"] += 1
+                counts["already " + _DECISION_COUNT[decision]] += 1
                 continue
             source = json.dumps({"source": path.name, "row": n, "review": decision})
             db.execute(_DECISION_INSERT[own], (seg_id, seg["interview_id"], seg["start"],
@@ -289,7 +294,9 @@ def import_review(project, path, coder: str) -> ReviewResult:
         summary.update(file=path.name, coder=coder,
                        **{k: counts[k] for k in ("accepted", "rejected", "added", "unchanged")})
     return ReviewResult(str(path), counts["accepted"], counts["rejected"], counts["added"],
-                        counts["unchanged"], reanchored, left_out)
+                        counts["unchanged"], reanchored, left_out,
+                        {k: counts["already " + k] for k in ("accepted", "rejected", "added")
+                         if counts["already " + k]})
 
 
 # -- explain ---------------------------------------------------------------------------------
@@ -352,9 +359,11 @@ def segment_explanation(project, ref: str) -> dict:
              "coder": r["coder"], "score": r["score"], "threshold": r["threshold"],
              "evidence": json.loads(r["evidence"])} for r in store.near_misses(seg["id"])]
     floor = store.meta_value("near_miss_floor")
+    anew = seg["interview_id"] in read_anew_since_coding(store)
     return {"id": seg["id"], "interview": seg["interview_id"], "index": seg["idx"],
-            "no_machine_code": None if machine else _why_no_machine_code(project),
-            "no_near_miss": None if near else _why_no_near_miss(floor),
+            "no_machine_code": None if machine else _why_no_machine_code(project, anew and
+                                                                          seg["interview_id"]),
+            "no_near_miss": None if near else _why_no_near_miss(floor, anew),
             "start": seg["start"], "end": seg["end"], "text": seg["text"],
             "speaker": turn["speaker"], "role": meta.get("role", ""), "turn": turn["idx"],
             "question": question["text"] if question else None,
@@ -362,11 +371,16 @@ def segment_explanation(project, ref: str) -> dict:
             "machine": machine, "near_misses": near, "human": human, "rejections": rejections}
 
 
-def _why_no_machine_code(project) -> str:
+def _why_no_machine_code(project, read_anew: str | None = None) -> str:
     """Why a segment has no machine code, from what the store holds (the codes that came
-    closest are the segment's near misses, shown apart)."""
+    closest are the segment's near misses, shown apart). ``read_anew`` names the segment's
+    interview when an ingest read it anew after the last coding run: not coded since, which
+    says nothing about its scores."""
     settings = project.settings
     coder = settings["coder_name"]
+    if read_anew:
+        return (f"interview {read_anew} was read anew after the last coding run, so this "
+                "segment has not been coded since; run 'qualcx code' (or 'qualcx run')")
     if not project.store.db.execute("SELECT 1 FROM codings WHERE is_machine = 1 AND coder = ? "
                                     "LIMIT 1", (coder,)).fetchone():
         return f"the project has no machine codes by {coder} yet; run 'qualcx code'"
@@ -375,9 +389,12 @@ def _why_no_machine_code(project) -> str:
             f"{settings['threshold']}{'; per code in thresholds: ' + own if own else ''})")
 
 
-def _why_no_near_miss(floor: str | None) -> str:
+def _why_no_near_miss(floor: str | None, read_anew: bool = False) -> str:
     """Why a segment lists no near miss: none came close, or none were stored (a store coded
-    before near misses were kept, or not coded yet)."""
+    before near misses were kept, or not coded yet, or not since its interview was read
+    anew)."""
+    if read_anew:
+        return "not coded since its interview was read anew; 'qualcx code' stores them"
     if floor is None:
         return "not stored; 'qualcx code' stores them"
     return f"no other code came within {floor} (a score of at least {floor}, below its threshold)"
@@ -430,14 +447,14 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
     if cal:
         strongest = cal.get("strongest")
         if not strongest:
-            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code"
+            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code (gap)"
         elif strongest == code:
-            behind = "the segment's strongest code"
+            behind = f"the segment's strongest code (gap {_num(abs(cal.get('gap') or 0))})"
         else:
             behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code, " \
-                f"{strongest}"
+                f"{strongest} (gap)"
         lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's median "
-                     f"over the project (z); {behind} (gap)")
+                     f"over the project (z); {behind}")
     learned = ev.get("learned")
     if learned:
         lines.append(f"learned: {_num(learned.get('share'))} of the most similar human-coded "

@@ -57,8 +57,9 @@ SETTINGS: tuple[Setting, ...] = (
             "company, region, then the others A to Z, that splits the interviews into 2 "
             "to 8 groups, fewer groups than interviews)"),
     Setting("saturation_window", 2,
-            "saturation is claimed when this many last interviews added no new code or theme "
-            "(after at least 4 interviews before them)"),
+            "saturation is claimed when this many last interviews added no new theme (after "
+            "at least 4 interviews before them, with at least 8 interviews in all and 3 per "
+            "group compared)"),
     Setting("sentence_splitter", "sentencizer",
             "sentence boundaries for segments: 'sentencizer' (punctuation rules, fastest), "
             "'senter' (the spaCy model's statistical recogniser) or 'parser' (slowest)"),

@@ -100,36 +100,81 @@ def test_theme_interview_matrix():
     assert (rows[1]["total"], rows[1]["interviewees"]) == (2, 2)
 
 
+A_PRIORI = ("They are a priori codes, so finding them early shows that the codebook fits these "
+            "interviews, not that the data are saturated.")
+
+
 def test_saturation_in_date_order_when_later_interviews_add_nothing():
-    sat = saturation(corpus(), CODEBOOK, window=2, base=2)
+    sat = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4)
     assert sat["order"] == "date"
     assert [s["interview"] for s in sat["steps"]] == ["B", "C", "A", "D"]
     assert [(s["codes"], s["themes"]) for s in sat["steps"]] == [(1, 1), (3, 2), (3, 2), (3, 2)]
     assert sat["steps"][1]["new_codes"] == ["churn", "churn.price"]
     assert sat["reached"] is True
-    assert sat["statement"].startswith("The last two interviews (A, D) added no new code or "
-                                       "theme")
-    assert "by interview C (2 of 4)" in sat["statement"]
+    assert sat["statement"] == (
+        "The last two interviews (A, D) added no new theme: all 2 themes found had appeared by "
+        "interview C (2 of 4). By this rule the interviews reached saturation for these themes. "
+        "As for codes: the 3 codes found (of 3 in the codebook) had all appeared by interview C "
+        f"(2 of 4). {A_PRIORI}")
+    assert "no new theme" in sat["rule"] and "do not decide" in sat["rule"]
+
+
+def test_saturation_is_decided_by_themes_not_by_a_priori_codes():
+    late_code = corpus()
+    for seg in (2, 3, 4):  # support first appears in D, the last interview, which adds no theme
+        late_code.codes_by_segment[seg].pop("support", None)
+    sat = saturation(late_code, CODEBOOK, window=2, base=2, min_interviews=4)
+    assert sat["steps"][-1]["new_codes"] == ["support"] and sat["steps"][-1]["new_themes"] == []
+    assert sat["reached"] is True
+    assert sat["statement"].endswith("had all appeared by interview D (4 of 4). " + A_PRIORI)
 
 
 def test_saturation_not_reached_when_the_last_interview_adds_a_theme():
-    sat = saturation(corpus(dates=False, extra_theme_in_d=True), CODEBOOK, window=2, base=2)
+    sat = saturation(corpus(dates=False, extra_theme_in_d=True), CODEBOOK, window=2, base=2,
+                     min_interviews=4)
     assert sat["order"] == "file"
     assert [s["interview"] for s in sat["steps"]] == ["A", "B", "C", "D"]
     assert sat["reached"] is False
-    assert "D added 1 new theme" in sat["statement"]
-    assert "Saturation is not shown" in sat["statement"]
+    assert sat["statement"].startswith("The last two interviews (C, D) still added new themes: "
+                                       "D added 1 new theme. Saturation is not shown")
+    assert sat["statement"].endswith(A_PRIORI)
 
 
 def test_saturation_needs_more_interviews_than_the_window():
-    sat = saturation(corpus(), CODEBOOK, window=4)
+    sat = saturation(corpus(), CODEBOOK, window=4, min_interviews=4)
     assert sat["reached"] is None and sat["statement"].startswith("Too few interviews (4)")
-    # two interviews after two others is no initial sample: nothing is claimed by default
-    sat = saturation(corpus(), CODEBOOK, window=2)
+    # two interviews after two others is no initial sample: nothing is claimed
+    sat = saturation(corpus(), CODEBOOK, window=2, min_interviews=4)
     assert sat["reached"] is None
     assert sat["statement"] == ("Too few interviews (4) to judge saturation: the rule compares "
                                 "the last two interviews with at least 4 interviews before "
-                                "them, so it needs 6.")
+                                f"them, so it needs 6. As for codes: the 3 codes found (of 3 in "
+                                f"the codebook) had all appeared by interview C (2 of 4). {A_PRIORI}")
+
+
+def test_saturation_is_not_judged_on_a_small_sample_or_small_groups():
+    sat = saturation(corpus(), CODEBOOK, window=2, base=2)  # 4 interviews: fewer than 8
+    assert sat["reached"] is None
+    assert sat["statement"].startswith(
+        "The sample is too small to judge saturation: 4 interviews (at least 8 are needed). The "
+        "counts below show when codes and themes first appeared, nothing more. As for codes:")
+    assert [s["codes"] for s in sat["steps"]] == [1, 3, 3, 3]  # the counts are kept
+    by_group = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4,
+                          attribute="department")  # Sales and Support, two interviews each
+    assert by_group["reached"] is None
+    assert by_group["statement"].startswith(
+        "The sample is too small to judge saturation: groups by department with fewer than 3 "
+        "interviews, Sales (2) and Support (2). The counts")
+    enough = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4,
+                        attribute="department", min_per_group=2)
+    assert enough["reached"] is True
+
+
+def test_saturation_is_not_judged_without_themes():
+    sat = saturation(Corpus(*[getattr(corpus(), f) for f in ("interviews", "segments",
+                                                             "codes_by_segment", "coders")], []),
+                     CODEBOOK, window=2, base=2, min_interviews=4)
+    assert sat["reached"] is None and sat["statement"].startswith("No themes were found")
 
 
 def test_undated_interviews_come_last_in_file_order():

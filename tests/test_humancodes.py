@@ -303,7 +303,7 @@ def test_evidence_reads_as_sentences_with_every_figure():
         "0.50 behind the segment's strongest code, cx.price (gap)" in lines
     ev["calibration"] = {"z": 2.0, "gap": 0.0, "strongest": "churn"}
     assert "calibration: 2.00 standard deviations from the code's median over the project (z); " \
-        "the segment's strongest code (gap)" in evidence_lines(ev, code="churn")
+        "the segment's strongest code (gap 0.00)" in evidence_lines(ev, code="churn")
     # evidence stored before keyword positions were kept
     old = evidence_lines({"semantic": 0.3, "keywords": ["price", "cancel"], "context": None})
     assert old == ["similarity to the code's closest prototype: 0.30",
@@ -315,15 +315,23 @@ def test_evidence_reads_as_sentences_with_every_figure():
         " (from c.csv, row 2; passage at characters 5-40)"
 
 
-def test_import_codes_cli_lists_unanchored_rows(project, tmp_path):
-    path = text_file(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n",
-                     "codes.csv")
+def test_import_codes_cli_lists_unanchored_rows_imports_the_rest_and_exits_1(project, tmp_path):
+    path = text_file(tmp_path, "interview,code,text\nrita_2024,churn,Not in the text.\n"
+                     "rita_2024,support,That is our promise to them.\n", "codes.csv")
     out = tmp_path / "left.csv"
     result = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(path),
                                       "--coder", "ana", "--unanchored", str(out)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # as ingest with a file it cannot read
     assert f"not anchored: {path}, row 2 (rita_2024, churn): passage text not found" in result.output
     assert out.read_text().splitlines()[1] == "2,rita_2024,churn,passage text not found in the interview"
+    assert "Imported 1 passage(s) as 1 new coding(s) (0 already present); 1 row(s) not " \
+        "anchored." in result.output
+    assert _human(project) == [("support", "ana", "That is our promise to them.")]
+    whole = text_file(tmp_path, "interview,code,text\nrita_2024,support,That is our promise "
+                      "to them.\n", "whole.csv")
+    again = CliRunner().invoke(cli, ["-p", str(project.root), "import-codes", str(whole),
+                                     "--coder", "ana"])
+    assert again.exit_code == 0, again.output  # every row anchored
 
 
 def test_review_xlsx_has_a_decision_list_and_reads_back(project, tmp_path, hash_embedder,
@@ -620,3 +628,55 @@ def test_a_rejection_follows_its_corrected_text_and_keeps_the_old(project, tmp_p
     assert (moved["kind"], moved["file"], moved["code"], moved["coder"]) == (
         "review rejection", "rita_2024.txt", "support", "ana")
     assert result.lost_rejections == []
+
+
+def test_review_import_says_what_its_unchanged_decisions_were(project, tmp_path):
+    """Two new_codes cells filled, one naming a code the reviewer had already coded there:
+    one new code added, and the other counted as unchanged with the reason said."""
+    codes = text_file(tmp_path, "interview,code,coder,text\nrita_2024,churn.price,ana,The price "
+                      "increase made many small customers cancel.\n", "codes.csv")
+    assert import_codes(project, codes).imported == 1
+    first, second = [s["id"] for s in project.store.respondent_segments()][:2]
+    path = text_file(tmp_path, f"segment_id,code,decision,new_codes\n{first},,,churn.price\n"
+                     f"{second},,,churn\n", "r.csv")
+    out = CliRunner().invoke(cli, ["-p", str(project.root), "review", "--import", str(path),
+                                   "--coder", "ana"])
+    assert out.exit_code == 0, out.output
+    assert (f"Read {path} as ana's decisions: 0 accepted, 0 rejected, 1 new code(s) added. "
+            "1 unchanged: 1 new code(s) ana had already coded there.") in out.output
+    again = import_review(project, path, "ana")
+    assert (again.added, again.unchanged, again.already) == (0, 2, {"added": 2})
+
+
+def test_agree_and_explain_say_an_interview_was_read_anew_after_the_last_coding_run(
+        make_project, tmp_path, hash_embedder, blank_nlp):
+    project = Project(make_project({"rita_2024.txt": TRANSCRIPT, "sam_2024.txt": TRANSCRIPT.replace(
+        "Rita", "Sam")}, toml='segment_unit = "sentence"\n'))
+    ingest(project, nlp=blank_nlp)
+    _machine_code(project, hash_embedder, blank_nlp)
+    record_run(project.store, "code")
+    assert _import(project, tmp_path).exit_code == 0
+    record_run(project.store, "code")  # learned from: only the re-ingest below lags
+    runner = CliRunner()
+    fresh = runner.invoke(cli, ["-p", str(project.root), "agree", "--level", "segment"])
+    assert fresh.exit_code == 0, fresh.output
+    assert "out of date" not in fresh.stderr
+    (project.root / "interviews" / "rita_2024.txt").write_text(
+        TRANSCRIPT.replace("two hours", "three hours"), encoding="utf-8")
+    ingest(project, nlp=blank_nlp)  # drops the interview's machine codes
+    record_run(project.store, "ingest", {"interviews": 1, "skipped": 0, "read": ["rita_2024"]})
+    record_run(project.store, "themes")  # themes newer than the ingest: agree does not use them
+    stale = runner.invoke(cli, ["-p", str(project.root), "agree", "--level", "segment"])
+    assert stale.exit_code == 0, stale.output
+    assert stale.stderr == (
+        "warning: agreement out of date: interview rita_2024 was read anew after the last coding "
+        "run and has no machine codes yet, so its machine codes are missing from the counts and "
+        "quotes. Run 'qualcx code', 'qualcx themes' and 'qualcx report', or 'qualcx run' for all "
+        "of them.\n")
+    assert stale.output.index("agreement out of date") < stale.output.index("Segment level")
+    explained = runner.invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert ("Machine codes: none\n  interview rita_2024 was read anew after the last coding run, "
+            "so this segment has not been coded since; run 'qualcx code' (or 'qualcx run')\n"
+            "Near misses (scored, below the threshold): none\n  not coded since its interview "
+            "was read anew; 'qualcx code' stores them\n") in explained.output
+    assert "no code's score reached" not in explained.output

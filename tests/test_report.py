@@ -112,7 +112,7 @@ def test_all_formats_are_byte_identical_with_a_fixed_date(coded_project):
 
 AGREEMENT = {"pairs": [{
     "coder_a": "Ana", "coder_b": "qualcx", "interview": {"overall": {"kappa": 0.5}},
-    "segment": {"units": "interviews", "interviews": 2, "overall": {"kappa": 0.61, "alpha": 0.6, "percent": 0.875, "precision": 0.7, "recall": 0.64,
+    "segment": {"units": 16, "interviews": 2, "overall": {"kappa": 0.61, "alpha": 0.6, "percent": 0.875, "precision": 0.7, "recall": 0.64,
                 "f1": 0.67, "both": 9, "only_a": 5, "only_b": 4, "neither": 30, "n": 48},
     "codes": [{"code": "churn", "kappa": 0.8125, "alpha": 0.81, "percent": 0.9375,
                "precision": 1.0, "recall": 0.75, "f1": 0.857, "both": 3, "only_a": 1,
@@ -134,13 +134,27 @@ def test_agreement_block_in_the_method_section(coded_project):
     assert cells == ["0.81", "0.81", "93.8", "1.00", "0.75", "0.86", "3", "1", "0", "16"]
     assert "support &lt;b&gt;" in method and "<td class=\"num\">n/a</td>" in method
     assert "All codes" in method and "87.5" in method
+    # the All codes row's Segments cell holds the segments; its 48 decisions are in the caption
+    overall = re.findall(r">([^<]*)</td>", re.search(r'<tr class="overall">(.*?)</tr>',
+                                                      method).group(1))
+    assert overall[0] == "All codes" and overall[-1] == "16"
+    assert "48 code &times; segment decisions (16 segments &times; 3 codes, pooled in the All " \
+        "codes row)" in method
     md = env.get_template("report.md.j2").render(**context)
+    assert "| All codes | 0.61 | 0.60 | 87.5 | 0.70 | 0.64 | 0.67 | 9 | 5 | 4 | 16 |" in md
+    assert "48 code × segment decisions (16 segments × 3 codes, pooled in the All codes row)" in md
     assert "| churn | 0.81 | 0.81 | 93.8 | 1.00 | 0.75 | 0.86 | 3 | 1 | 0 | 16 |" in md
     assert "| support &lt;b&gt; | n/a | n/a | 100.0 | n/a |" in md and "–" not in md
     from qualcx.docx_report import render_docx
     path = coded_project.reports_dir / "agree.docx"
     path.write_bytes(render_docx(context))
     assert "Ana and qualcx" in _docx_text(path) and "n/a" in _docx_text(path)
+    assert "48 code × segment decisions (16 segments × 3 codes, pooled in the All codes " \
+        "row)" in _docx_text(path)
+    import docx
+    [table] = [t for t in docx.Document(str(path)).tables if t.rows[0].cells[0].text == "Code"
+               and t.rows[1].cells[0].text == "All codes"]
+    assert table.rows[1].cells[-1].text == "16"
     without = env.get_template("report.html.j2").render(**build_context(coded_project))
     assert "agreement between coders was not measured" in without
 
@@ -152,7 +166,7 @@ def test_report_sections_charts_and_saturation(coded_project):
                    "comparison", "saturation", "codebook", "transcripts", "transcript-a"):
         assert f'id="{anchor}"' in html, anchor
     assert html.count("<svg") == 3 and "<title id=\"saturation-t\">" in html  # 2 RQs + saturation
-    assert "Too few interviews (2) to judge saturation" in html
+    assert "The sample is too small to judge saturation: 2 interviews" in html
     assert "## Saturation" in md and "| Interview | Role | New codes |" in md
     assert "<svg" not in md
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
@@ -218,7 +232,8 @@ def test_report_of_an_uncoded_project(make_project, blank_nlp):
     html_path, md_path, docx_path = write_report(project, ("html", "md", "docx"))
     html = html_path.read_text()
     assert "Raised by <b>0 of 1 interviewees</b> in <b>0 segments</b>" in html
-    assert "No human codes are stored" in html and "Too few interviews (1)" in html
+    assert "No human codes are stored" in html and \
+        "The sample is too small to judge saturation: 1 interview (at least 8" in html
 
 
 def test_quotes_name_a_role_never_a_person_and_markdown_stays_literal(make_project, blank_nlp):
