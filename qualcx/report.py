@@ -314,8 +314,10 @@ def _last_run(store, settings: dict) -> dict:
 def _agreement_view(agreement) -> list[dict] | None:
     """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
-    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "interview_overall"}]``,
-    or None when there is nothing to show.
+    Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "interview_overall",
+    "coded_only", "reviewed_left_out"}]`` (``coded_only``: the units are the segments either
+    coder coded; ``reviewed_left_out``: the sentence on the human's codings accepted from the
+    machine in review, left out, or ""), or None when there is nothing to show.
     """
     if not agreement:
         return None
@@ -331,7 +333,9 @@ def _agreement_view(agreement) -> list[dict] | None:
                     "overall": as_percent(segment.get("overall", {})),
                     "codes": [as_percent(r) for r in segment.get("codes", [])],
                     "units": segment.get("units", ""), "interviews": segment.get("interviews", 0),
-                    "interview_overall": pair.get("interview", {}).get("overall", {})})
+                    "interview_overall": pair.get("interview", {}).get("overall", {}),
+                    "coded_only": agreement.get("units") == "coded",
+                    "reviewed_left_out": pair.get("reviewed_note", "")})
     return out or None
 
 

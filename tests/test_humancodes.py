@@ -378,7 +378,7 @@ def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_p
                                                                    hash_embedder, blank_nlp):
     import csv
 
-    from qualcx.agree import agreement, reviewed_segments
+    from qualcx.agree import agreement, coder_span
     _machine_code(project, hash_embedder, blank_nlp)
     path, _ = write_review(project, tmp_path / "review.csv")
     rows = list(csv.DictReader(path.open()))
@@ -390,20 +390,23 @@ def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_p
         writer.writerows(rows)
     import_review(project, path, "ana")
     store, machine = project.store, project.settings["coder_name"]
-    assert reviewed_segments(store, "ana") == {int(coded[0]["segment_id"])}
-    assert reviewed_segments(store, machine) is None
-    res = agreement(store, "ana", machine, project.codebook)
+    decided = int(coded[0]["segment_id"])
+    assert coder_span(store, "ana", include_reviewed=True) == (set(), {decided})
+    assert coder_span(store, "ana") == (set(), set())  # an acceptance is no independent judgement
+    assert coder_span(store, machine) is None
+    res = agreement(store, "ana", machine, project.codebook, include_reviewed=True)
     assert res.units == 1  # the blank rows are no judgement, not disagreements
-    everything = agreement(store, "ana", machine, project.codebook, units="coded")
+    assert agreement(store, "ana", machine, project.codebook).units == 0
+    everything = agreement(store, "ana", machine, project.codebook, units="coded",
+                           include_reviewed=True)
     assert everything.units >= 1
-    # a coder who also imported codes is compared over their interviews as before
-    other = next(s for s in store.respondent_segments()
-                 if s["id"] != int(coded[0]["segment_id"]))
+    # a coder who also imported codes is compared over the interviews they imported codes in
+    other = next(s for s in store.respondent_segments() if s["id"] != decided)
     sheet = tmp_path / "codes.csv"
     sheet.write_text(f"interview,code,text,coder\n{other['interview_id']},churn,"
                      f"\"{other['text']}\",ana\n")
     assert import_codes(project, sheet).imported == 1
-    assert reviewed_segments(store, "ana") is None
+    assert coder_span(store, "ana") == ({other["interview_id"]}, set())
 
 
 def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_code(
