@@ -446,6 +446,41 @@ def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project
     assert "so the coder learns" not in again.output  # nothing new was imported
 
 
+def test_importing_codes_says_whether_uncoded_segments_count_as_no_code(project, tmp_path):
+    seg = project.store.respondent_segments()[0]
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(f"interview,code,text,coder\n{seg['interview_id']},churn,\"{seg['text']}\","
+                     "ana\n")
+    runner = CliRunner()
+    complete = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert ("Segments you left uncoded in this interview count as 'no code' when the coder "
+            "learns (human_codes_complete = true); if you coded a sample, set "
+            "human_codes_complete = false in qualcx.toml.") in complete.output
+    (project.root / "qualcx.toml").write_text('segment_unit = "sentence"\n'
+                                              "human_codes_complete = false\n")
+    sample = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert ("Segments you left uncoded in this interview are no judgement when the coder learns "
+            "(human_codes_complete = false: your codes are a sample)") in sample.output
+    from qualcx.cli import _completeness_note
+    assert _completeness_note(6, True).startswith("Segments you left uncoded in these 6 "
+                                                  "interviews count as 'no code'")
+
+
+def test_coding_with_sampled_human_codes_learns_no_negatives(project, tmp_path, hash_embedder,
+                                                             blank_nlp):
+    seg = project.store.respondent_segments()[0]
+    import_codes(project, text_file(tmp_path, f"interview,code,coder,text\n"
+                                    f"{seg['interview_id']},churn,ana,\"{seg['text']}\"\n",
+                                    "codes.csv"))
+    emb = Embedder("hash", project.store, model=hash_embedder)
+    complete = code_project(project, emb, blank_nlp)
+    assert complete["learned_complete"] and complete["learned_negatives"] >= 1
+    project.settings["human_codes_complete"] = False
+    sample = code_project(project, emb, blank_nlp)
+    assert not sample["learned_complete"] and sample["learned_negatives"] == 0
+    assert sample["learned_from"] == complete["learned_from"] == 1
+
+
 # -- the report says when human decisions came after the last coding run ---------------------
 
 NOT_LEARNED = ("after the last coding run; the machine codes have not learned from them yet. "
