@@ -502,10 +502,11 @@ def _fmt(value, percent=False) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.2f}"
 
 
-def _print_agreement(res, names: dict) -> None:
+def _print_agreement(res, names: dict, units: str = "interviews") -> None:
     n = len(res.interviews)
     both = f"the {n} interview{'s' if n != 1 else ''} both coded"
-    over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} of {both}"
+    which = "either coder coded in" if units == "coded" else "of"
+    over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} {which} {both}"
             if res.level == "segment" else both)  # at interview level the units are those
     click.echo(f"\n{res.level.capitalize()} level: {res.coder_a} (A, reference) vs {res.coder_b} "
                f"(B), {over}")
@@ -574,7 +575,7 @@ def agree(state, coders, level, units, include_reviewed, disagreements_out):
     for a, b in pairs:
         for lvl in (("segment", "interview") if level == "both" else (level,)):
             res = agreement(project.store, a, b, project.codebook, lvl, units, include_reviewed)
-            _print_agreement(res, names)
+            _print_agreement(res, names, units)
             found.extend(disagreement_rows(res))
     accepted = sum(accepted_in_review(project.store, c) for c in {c for p in pairs for c in p})
     if accepted and not include_reviewed:

@@ -283,7 +283,7 @@ def test_agree_compares_coded_segments_when_human_codes_are_a_sample(coded):
     with coded.store.transaction() as db:
         db.execute("DELETE FROM codings WHERE coder = 'qualcx' AND text = 'We had lunch.'")
     sample = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
-    assert "2 respondent segments of the 1 interview both coded" in sample.output
+    assert "2 respondent segments either coder coded in the 1 interview both coded" in sample.output
     every = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment", "--units",
                                 "interviews"])
     assert "3 respondent segments of the 1 interview both coded" in every.output
