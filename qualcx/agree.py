@@ -6,17 +6,22 @@ counts behind every figure are *both*, *only A*, *only B* and *neither*.
 
 Units:
 
-* segment level: the respondent segments of the interviews both coders coded. A machine
-  coder codes every interview; a human coder covers the interviews where they applied or
-  rejected at least one code. With ``units="coded"`` only the segments at least one of the
-  two coders coded count, for coders who coded a sample of passages rather than every
-  segment.
-  A coder whose every decision came from a review sheet (``qualcx review --import``:
-  accepted, rejected or added codes, nothing imported or coded otherwise) judged only the
-  segments of the rows they decided; the rows they left blank are no judgement, so their
-  units are those segments.
-* interview level: the interviews both coders coded; the decision is "did this interview
-  touch this code".
+* segment level: the respondent segments both coders judged. A machine coder judged every
+  segment; a human coder judged every segment of the interviews where they imported (or
+  entered) codes, and, from a review sheet (``qualcx review --import``), the segments of the
+  rows they decided: a review decision is about its row, and the rows left blank are no
+  judgement. With ``units="coded"`` only the segments at least one of the two coders coded
+  count, for coders who coded a sample of passages rather than every segment.
+* codes accepted in review: a machine code a person accepted in review is stored as their
+  coding, but it agrees with the machine by construction, so by default it is left out, as if
+  the review had not happened: the segment counts as the person coded it independently. In
+  an interview they coded in full it is a unit without that code (their own coding had left
+  it out); elsewhere it is no unit unless they added or rejected a code there, and even then
+  the accepted code is not compared there, so an acceptance never makes a segment where they
+  "coded nothing else". ``include_reviewed=True`` counts it. Codes a person added in review,
+  and imported codes, always count.
+* interview level: the interviews holding a segment both coders judged; the decision is "did
+  this interview touch this code" (through any of its segments).
 
 Figures per code: Cohen's kappa, Krippendorff's alpha (nominal, from the ``krippendorff``
 package), percent agreement, and precision, recall and F1 of coder B against coder A as the
@@ -91,6 +96,7 @@ class AgreementResult:
     mean_kappa: float | None
     disagreements: tuple[Disagreement, ...]
     unknown_codes: tuple[str, ...] = ()
+    reviewed_left_out: int = 0  # codings accepted from the machine in review, not counted
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -150,39 +156,66 @@ def is_machine_coder(store, coder: str) -> bool:
                             (coder,)).fetchone() is not None
 
 
-def coder_interviews(store, coder: str) -> set[str]:
-    """The interviews a coder coded: all of them for a machine coder."""
-    if is_machine_coder(store, coder):
-        return {r["id"] for r in store.interviews()}
-    found = {r[0] for r in store.db.execute(
-        "SELECT DISTINCT interview_id FROM codings WHERE coder = ? AND is_machine = 0 "
-        "AND segment_id IS NOT NULL", (coder,))}
-    found |= {r[0] for r in store.db.execute(
-        "SELECT DISTINCT interview_id FROM rejections WHERE coder = ? AND segment_id IS NOT NULL",
-        (coder,))}
-    return found
-
-
-def reviewed_segments(store, coder: str) -> set[int] | None:
-    """The segments a pure reviewer decided on (codes accepted, rejected or added in review);
-    None when the coder coded anything otherwise (imported, or a machine)."""
+def _review_decision(evidence) -> str | None:
+    """The review decision a human coding came from (accept, add), or None when it did not."""
     import json
-    decided: set[int] = set()
-    for r in store.db.execute("SELECT segment_id, is_machine, evidence FROM codings WHERE "
-                              "coder = ? AND segment_id IS NOT NULL", (coder,)):
-        if r["is_machine"] or "review" not in json.loads(r["evidence"] or "{}"):
-            return None
-        decided.add(r["segment_id"])
+    return json.loads(evidence or "{}").get("review")
+
+
+def accepted_in_review(store, coder: str) -> int:
+    """How many of a coder's codings are machine codes they accepted in review."""
+    return sum(1 for r in store.db.execute(
+        "SELECT evidence FROM codings WHERE coder = ? AND is_machine = 0 AND segment_id IS NOT "
+        "NULL", (coder,)) if _review_decision(r["evidence"]) == "accept")
+
+
+def coder_span(store, coder: str, include_reviewed: bool = False
+               ) -> tuple[set[str], set[int]] | None:
+    """What a human coder judged: the interviews they coded in full (codes imported or entered,
+    not from review) and the segments they decided in review (codes added or rejected, and
+    accepted ones when ``include_reviewed``). None for a machine coder, who judged everything.
+
+    A review decision is about the rows of the sheet a reviewer filled in, not the whole
+    interview, so it makes only its own segment a unit.
+    """
+    if is_machine_coder(store, coder):
+        return None
+    full, decided = set(), set()
+    for r in store.db.execute("SELECT segment_id, interview_id, evidence FROM codings WHERE "
+                              "coder = ? AND is_machine = 0 AND segment_id IS NOT NULL", (coder,)):
+        decision = _review_decision(r["evidence"])
+        if decision is None:
+            full.add(r["interview_id"])
+        elif decision != "accept" or include_reviewed:
+            decided.add(r["segment_id"])
     decided |= {r[0] for r in store.db.execute(
         "SELECT segment_id FROM rejections WHERE coder = ? AND segment_id IS NOT NULL", (coder,))}
-    return decided or None
+    return full, decided
 
 
-def _coder_codes(store, coder: str) -> dict[int, dict[str, float | None]]:
-    """Per segment id, the codes the coder applied (with the machine score, if any)."""
+def _accepted_elsewhere(store, coder: str, full: set[str]) -> dict[int, set[str]]:
+    """Per segment outside the coder's fully coded interviews, the codes they accepted from
+    the machine in review: on such a segment the coder judged only the codes they decided,
+    and an accepted code is no independent judgement."""
+    out: dict[int, set[str]] = {}
+    for r in store.db.execute("SELECT segment_id, interview_id, code, evidence FROM codings "
+                              "WHERE coder = ? AND is_machine = 0 AND segment_id IS NOT NULL",
+                              (coder,)):
+        if r["interview_id"] not in full and _review_decision(r["evidence"]) == "accept":
+            out.setdefault(r["segment_id"], set()).add(r["code"])
+    return out
+
+
+def _coder_codes(store, coder: str, include_reviewed: bool = False
+                 ) -> dict[int, dict[str, float | None]]:
+    """Per segment id, the codes the coder applied (with the machine score, if any); machine
+    codes a human accepted in review only when ``include_reviewed``."""
     out: dict[int, dict[str, float | None]] = {}
-    for r in store.db.execute("SELECT segment_id, code, score FROM codings WHERE coder = ? "
-                              "AND segment_id IS NOT NULL", (coder,)):
+    for r in store.db.execute("SELECT segment_id, code, score, is_machine, evidence FROM codings "
+                              "WHERE coder = ? AND segment_id IS NOT NULL", (coder,)):
+        if (not r["is_machine"] and not include_reviewed
+                and _review_decision(r["evidence"]) == "accept"):
+            continue
         out.setdefault(r["segment_id"], {})[r["code"]] = r["score"]
     return out
 
@@ -194,7 +227,7 @@ def _code_order(codebook, seen: set[str]) -> tuple[list[str], list[str]]:
 
 
 def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment",
-              units: str = "interviews") -> AgreementResult:
+              units: str = "interviews", include_reviewed: bool = False) -> AgreementResult:
     """Agreement of coder B with coder A (the reference) per code and overall.
 
     Args:
@@ -205,22 +238,39 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
         level: ``"segment"`` or ``"interview"``.
         units: ``"interviews"`` (every respondent segment of the interviews both coded) or
             ``"coded"`` (only segments at least one of them coded); segment level only.
+        include_reviewed: count the machine codes a human accepted in review as that human's
+            (they agree with the machine by construction, so by default they are left out).
 
     Returns:
         An :class:`AgreementResult`; undefined figures are None.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-    interviews = coder_interviews(store, coder_a) & coder_interviews(store, coder_b)
-    segments = [s for s in store.respondent_segments() if s["interview_id"] in interviews]
-    raw_a, raw_b = _coder_codes(store, coder_a), _coder_codes(store, coder_b)
+    all_segments = store.respondent_segments()
+    judged = all_segments
+    raw_a = _coder_codes(store, coder_a, include_reviewed)
+    raw_b = _coder_codes(store, coder_b, include_reviewed)
+    # Per coder, segment -> codes they accepted in review where they judged no more than the
+    # rows they decided: those (unit, code) decisions are left out, not counted as "no".
+    accepted: tuple[dict[int, set[str]], dict[int, set[str]]] = ({}, {})
+    for coder, mine in ((coder_a, accepted[0]), (coder_b, accepted[1])):
+        span = coder_span(store, coder, include_reviewed)
+        if span is not None:
+            full, decided = span
+            judged = [s for s in judged if s["interview_id"] in full or s["id"] in decided]
+            if not include_reviewed:
+                mine.update({seg_id: _with_ancestors(codes, codebook)
+                             for seg_id, codes in _accepted_elsewhere(store, coder, full).items()})
+    interviews = {s["interview_id"] for s in judged}
+    # An interview touches a code through any of its segments; segments are units only where
+    # both coders judged them.
+    segments = judged if level == "segment" else [s for s in all_segments
+                                                  if s["interview_id"] in interviews]
     if level == "segment" and units == "coded":
         segments = [s for s in segments if raw_a.get(s["id"]) or raw_b.get(s["id"])]
-    elif level == "segment":
-        for coder in (coder_a, coder_b):
-            decided = reviewed_segments(store, coder)
-            if decided is not None:
-                segments = [s for s in segments if s["id"] in decided]
+    left_out = 0 if include_reviewed else sum(
+        accepted_in_review(store, c) for c in dict.fromkeys((coder_a, coder_b))
+        if not is_machine_coder(store, c))
     seen = {c for d in (raw_a, raw_b) for s in segments for c in d.get(s["id"], {})}
     order, unknown = _code_order(codebook, seen)
     # Unit -> set of codes (with ancestors), plus what is needed to list disagreements.
@@ -229,6 +279,8 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
         sets_a = {s["id"]: _with_ancestors(set(raw_a.get(s["id"], {})), codebook) for s in segments}
         sets_b = {s["id"]: _with_ancestors(set(raw_b.get(s["id"], {})), codebook) for s in segments}
         info = {s["id"]: s for s in segments}
+        skip = {key: (accepted[0].get(key, set()) - sets_a[key])
+                | (accepted[1].get(key, set()) - sets_b[key]) for key in unit_keys}
     else:
         unit_keys = [r["id"] for r in store.interviews() if r["id"] in interviews]
         sets_a = {i: set() for i in unit_keys}
@@ -237,11 +289,18 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
             sets_a[s["interview_id"]] |= _with_ancestors(set(raw_a.get(s["id"], {})), codebook)
             sets_b[s["interview_id"]] |= _with_ancestors(set(raw_b.get(s["id"], {})), codebook)
         info = {}
+        skip = {i: set() for i in unit_keys}
+        for s in segments:
+            i = s["interview_id"]
+            skip[i] |= ((accepted[0].get(s["id"], set()) - sets_a[i])
+                        | (accepted[1].get(s["id"], set()) - sets_b[i]))
     rows, disagreements = [], []
     totals = np.zeros(4, dtype=int)
     for code in order:
         counts = np.zeros(4, dtype=int)
         for key in unit_keys:
+            if code in skip[key]:
+                continue
             a, b = code in sets_a[key], code in sets_b[key]
             counts[0 if a and b else 1 if a else 2 if b else 3] += 1
             if a != b:
@@ -254,7 +313,7 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
     kappas = [r.kappa for r in rows if r.kappa is not None and r.code in codebook.codes]
     return AgreementResult(coder_a, coder_b, level, len(unit_keys), tuple(sorted(interviews)),
                            tuple(rows), overall, float(np.mean(kappas)) if kappas else None,
-                           tuple(disagreements), tuple(unknown))
+                           tuple(disagreements), tuple(unknown), left_out)
 
 
 def _disagreement(key, info: dict, code: str, coder: str, raw: dict) -> Disagreement:
@@ -272,34 +331,58 @@ def default_pairs(store, machine: str) -> list[tuple[str, str]]:
     return [(human, machine) for human in human_coders(store) if human != machine]
 
 
+def default_units(settings) -> str:
+    """Segment units when none are asked for: every segment of the interviews a person coded
+    when their codes are complete (``human_codes_complete``), else only the coded segments
+    (a sample's uncoded segments are no judgement)."""
+    return "interviews" if settings["human_codes_complete"] else "coded"
+
+
 def agreement_summary(project) -> dict | None:
     """Agreement figures for the report's method section, as plain data.
 
     Returns:
         None when the project holds no human codes. Otherwise a dict with ``machine_coder``,
-        ``note`` (the hierarchy rule), ``pooling`` and ``pairs``: one entry per human coder
-        with ``coder_a`` (the human), ``coder_b`` (the machine) and, for ``"segment"`` and
-        ``"interview"``, a dict with ``units``, ``interviews``, ``overall`` (a code row plus
-        ``mean_kappa``) and ``codes`` (rows with keys code, kappa, alpha, percent, precision,
-        recall, f1, both, only_a, only_b, neither, n). Pairs are listed only when the machine
-        has coded.
+        ``note`` (the hierarchy rule), ``pooling``, ``units`` (see :func:`default_units`) and
+        ``pairs``: one entry per human coder with ``coder_a`` (the human), ``coder_b`` (the
+        machine), ``reviewed_left_out`` (their codings accepted from the machine in review,
+        not counted) with ``reviewed_note`` (a sentence saying so, or "") and, for
+        ``"segment"`` and ``"interview"``, a dict with ``units``, ``interviews``, ``overall``
+        (a code row plus ``mean_kappa``) and ``codes`` (rows with keys code, kappa, alpha,
+        percent, precision, recall, f1, both, only_a, only_b, neither, n). Pairs are listed
+        only when the machine has coded.
     """
     store = project.store
     from .humancodes import human_coders
     if not human_coders(store):
         return None
     machine = project.settings["coder_name"]
+    units = default_units(project.settings)
     pairs = []
     if is_machine_coder(store, machine):
         for human, _ in default_pairs(store, machine):
-            entry = {"coder_a": human, "coder_b": machine}
+            entry = {"coder_a": human, "coder_b": machine, "reviewed_left_out": 0}
             for level in LEVELS:
-                res = agreement(store, human, machine, project.codebook, level)
+                res = agreement(store, human, machine, project.codebook, level, units)
+                entry["reviewed_left_out"] = res.reviewed_left_out
                 entry[level] = {"units": res.units, "interviews": len(res.interviews),
                                 "overall": {**res.overall.as_dict(), "mean_kappa": res.mean_kappa},
                                 "codes": [r.as_dict() for r in res.codes]}
+            entry["reviewed_note"] = (reviewed_note(entry["reviewed_left_out"]) + " (qualcx "
+                                      "agree --include-reviewed counts them)"
+                                      if entry["reviewed_left_out"] else "")
             pairs.append(entry)
-    return {"machine_coder": machine, "note": HIERARCHY_NOTE, "pooling": POOLING, "pairs": pairs}
+    return {"machine_coder": machine, "note": HIERARCHY_NOTE, "pooling": POOLING, "units": units,
+            "pairs": pairs}
+
+
+REVIEWED_NOTE = ("{n} coding{s} accepted from the machine in review {are} left out: they agree "
+                 "with it by construction")
+
+
+def reviewed_note(n: int) -> str:
+    """The sentence saying how many review acceptances agreement leaves out."""
+    return REVIEWED_NOTE.format(n=n, s="s" if n != 1 else "", are="are" if n != 1 else "is")
 
 
 def disagreement_rows(result: AgreementResult) -> list[dict]:

@@ -196,9 +196,15 @@ def _print_code(result):
                f"{result['coded_segments']} segments with at least one machine code.")
     if result.get("learned_from"):
         n = result.get("learned_interviews", 0)
+        if result.get("learned_complete", True):
+            uncoded = (f"{result.get('learned_negatives', 0)} they left uncoded (negative "
+                       "examples)")
+        else:
+            uncoded = ("none they left uncoded (human_codes_complete = false: the codes are a "
+                       "sample, so uncoded segments are not negative examples)")
         click.echo(f"Learned from the human codes of {n} interview{'s' if n != 1 else ''}: "
                    f"{result['learned_from']} segments a person coded (positive examples) and "
-                   f"{result.get('learned_negatives', 0)} they left uncoded (negative examples);\n"
+                   f"{uncoded};\n"
                    "each segment of those interviews is decided only from other interviews' codes.")
 
 
@@ -412,7 +418,8 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
     (and Taguette's export: document, tag, content) are recognised. Each passage is anchored
     to the segments it covers; rows that cannot be anchored are listed, the others are
     imported, and the exit code is then 1 (as for ingest). Importing the same file again adds
-    nothing. Example:
+    nothing. Segments left uncoded in the imported interviews count as 'no code' when the
+    coder learns, unless human_codes_complete = false in qualcx.toml (a coded sample). Example:
 
         qualcx -p my-study import-codes codes.csv --coder ana
     """
@@ -436,10 +443,25 @@ def import_codes(state, file, coder, interview_column, code_column, text_column,
                    f"{write_unanchored(result, unanchored_out)}")
     click.echo(f"Imported {result.passages} passage(s) as {result.imported} new coding(s) "
                f"({result.already} already present); {len(result.unanchored)} row(s) not anchored.")
+    if result.interviews:
+        click.echo(_completeness_note(len(result.interviews),
+                                      state.project.settings["human_codes_complete"]))
     if result.imported:
         _say_code_again(state.project)
     if result.unanchored:  # like ingest's unreadable files: the rest is in, the exit code says so
         sys.exit(1)
+
+
+def _completeness_note(n: int, complete: bool) -> str:
+    """What the segments left uncoded in imported interviews mean, by human_codes_complete."""
+    these = f"these {n} interviews" if n != 1 else "this interview"
+    if complete:
+        return (f"Segments you left uncoded in {these} count as 'no code' when the coder learns "
+                "(human_codes_complete = true); if you coded a sample, set human_codes_complete "
+                "= false in qualcx.toml.")
+    return (f"Segments you left uncoded in {these} are no judgement when the coder learns "
+            "(human_codes_complete = false: your codes are a sample); if you coded every "
+            "passage, set human_codes_complete = true in qualcx.toml.")
 
 
 def _say_code_again(project):
@@ -503,10 +525,11 @@ def _fmt(value, percent=False) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.2f}"
 
 
-def _print_agreement(res, names: dict) -> None:
+def _print_agreement(res, names: dict, units: str = "interviews") -> None:
     n = len(res.interviews)
     both = f"the {n} interview{'s' if n != 1 else ''} both coded"
-    over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} of {both}"
+    which = "either coder coded in" if units == "coded" else "of"
+    over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} {which} {both}"
             if res.level == "segment" else both)  # at interview level the units are those
     click.echo(f"\n{res.level.capitalize()} level: {res.coder_a} (A, reference) vs {res.coder_b} "
                f"(B), {over}")
@@ -526,14 +549,17 @@ def _print_agreement(res, names: dict) -> None:
 @click.argument("coders", nargs=-1)
 @click.option("--level", type=click.Choice(["segment", "interview", "both"]), default="both",
               show_default=True, help="Unit of agreement.")
-@click.option("--units", type=click.Choice(["interviews", "coded"]), default="interviews",
-              show_default=True,
+@click.option("--units", type=click.Choice(["interviews", "coded"]), default=None,
               help="Segment units: every respondent segment of the interviews both coded, or only "
-                   "segments either coder coded (for a coded sample).")
+                   "segments either coder coded (for a coded sample). Default: interviews, or "
+                   "coded when human_codes_complete = false.")
+@click.option("--include-reviewed", is_flag=True,
+              help="Count the machine codes a person accepted in review as theirs (left out by "
+                   "default: they agree with the machine by construction).")
 @click.option("--disagreements", "disagreements_out", type=click.Path(dir_okay=False),
               default=None, help="Write the disagreements to review to this CSV file.")
 @pass_state
-def agree(state, coders, level, units, disagreements_out):
+def agree(state, coders, level, units, include_reviewed, disagreements_out):
     """Inter-coder agreement per code and overall: kappa, alpha, % agreement, P/R/F1.
 
     CODER_A is the reference, CODER_B is compared with it; with no names, every human coder
@@ -543,8 +569,9 @@ def agree(state, coders, level, units, disagreements_out):
 
         qualcx -p my-study agree researcher qualcx --level segment
     """
-    from .agree import (DISAGREEMENT_COLUMNS, HIERARCHY_NOTE, POOLING, agreement,
-                        default_pairs, disagreement_rows)
+    from .agree import (DISAGREEMENT_COLUMNS, HIERARCHY_NOTE, POOLING, accepted_in_review,
+                        agreement, default_pairs, default_units, disagreement_rows,
+                        reviewed_note)
     from .export import to_csv
     from .humancodes import HumanCodesError
     from .report import stale_notice
@@ -567,13 +594,26 @@ def agree(state, coders, level, units, disagreements_out):
         raise HumanCodesError(project.root, f"no codings by '{name}'; coders in the project: "
                               + (", ".join(sorted(known)) or "none") + " (run 'qualcx code' for "
                               "the machine's)")
+    if units is None:
+        units = default_units(project.settings)
+        if units == "coded" and level != "interview":
+            click.echo("Segment units: only the segments either coder coded, since "
+                       "human_codes_complete = false (the human codes are a sample); "
+                       "--units interviews counts every segment of the interviews both coded.")
     names = project.codebook.codes
     found = []
     for a, b in pairs:
         for lvl in (("segment", "interview") if level == "both" else (level,)):
-            res = agreement(project.store, a, b, project.codebook, lvl, units)
-            _print_agreement(res, names)
+            res = agreement(project.store, a, b, project.codebook, lvl, units, include_reviewed)
+            _print_agreement(res, names, units)
             found.extend(disagreement_rows(res))
+    accepted = sum(accepted_in_review(project.store, c) for c in {c for p in pairs for c in p})
+    if accepted and not include_reviewed:
+        click.echo(f"\n{reviewed_note(accepted)}; --include-reviewed counts them.")
+    elif accepted:
+        click.echo(f"\n{accepted} coding{'s' if accepted != 1 else ''} accepted from the machine "
+                   f"in review {'are' if accepted != 1 else 'is'} counted (--include-reviewed): "
+                   "they agree with it by construction.")
     click.echo(f"\nNote: {HIERARCHY_NOTE}. Precision, recall and F1 are B's against A. {POOLING}. "
                "n/a: undefined (e.g. a code neither coder applied).")
     if disagreements_out:

@@ -148,14 +148,16 @@ def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | N
     vecs = blend_vectors(seg_vecs, ctx_vecs, weight) if segments else seg_vecs
     learn = settings["learn_from_humans"] if learn is None else learn
     if learn:
-        labels = labels if labels is not None else human_labels(store, segments, codebook,
-                                                                code_ids)
+        labels = labels if labels is not None else human_labels(
+            store, segments, codebook, code_ids, complete=settings["human_codes_complete"])
         if not labels.empty:
-            # A human-coded segment learns only from other interviews (so agreement measured
-            # on it stays honest); any other segment learns from every human code.
-            coded = set(labels.index.tolist())
-            groups = np.asarray([s["interview_id"] if i in coded else None
-                                 for i, s in enumerate(segments)], dtype=object)
+            # Every segment of an interview with human decisions learns only from other
+            # interviews (so agreement measured there, per segment or per interview, stays
+            # honest, also where a sample left segments uncoded); any other segment learns
+            # from every human code.
+            labelled = set(labels.groups.tolist())
+            groups = np.asarray([s["interview_id"] if s["interview_id"] in labelled else None
+                                 for s in segments], dtype=object)
             scores = _learn(scores, parts, vecs, labels, groups, settings)
     return Scored(segments, code_ids, scores, parts, protos, hits,
                   {q: q_text[q] for q in q_ids}, vecs)
@@ -183,7 +185,8 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     Returns:
         A summary: segments, codings, coded segments, codings per code, the number of
         human-coded segments learned from (and of segments left uncoded in human-coded
-        interviews, learned from as negatives) and of the interviews they belong to.
+        interviews, learned from as negatives), of the interviews they belong to, and whether
+        uncoded segments were negatives at all (``learned_complete``: human_codes_complete).
     """
     from .project import now_iso
 
@@ -231,7 +234,8 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
             "learned_from": 0 if labels is None else int(labels.y.any(axis=1).sum()),
             "learned_negatives": 0 if labels is None else int((~labels.y.any(axis=1)
                                                                & labels.known.all(axis=1)).sum()),
-            "learned_interviews": 0 if labels is None else len(set(labels.groups))}
+            "learned_interviews": 0 if labels is None else len(set(labels.groups)),
+            "learned_complete": bool(settings["human_codes_complete"])}
 
 
 @dataclass
@@ -270,7 +274,8 @@ def cross_validate(project, embedder=None, keyword_nlp=None, folds: int = 5,
     others = tuple(r["coder"] for r in project.store.db.execute(
         "SELECT DISTINCT coder FROM codings WHERE is_machine = 0")
         if human_coder is not None and r["coder"] != human_coder)
-    labels = human_labels(project.store, segments, project.codebook, code_ids, others)
+    labels = human_labels(project.store, segments, project.codebook, code_ids, others,
+                          complete=settings["human_codes_complete"])
     interviews = list(dict.fromkeys(labels.groups))
     if len(interviews) < 2:
         raise ProjectError("cross-validation needs human codes in at least two interviews")

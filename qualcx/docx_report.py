@@ -148,7 +148,10 @@ def _method(w, c):
            f"question and neighbours weighted {run['context_weight']}; scores calibrated per "
            f"code; threshold {run['threshold']}). "
            + (f"It learned from {c['run']['summary']['learned_from']} human-coded segments, "
-              "each human-coded segment decided from other interviews' codes only. "
+              "every segment of an interview with human decisions decided from other "
+              "interviews' codes only, so the agreement below is not measured on what it "
+              "learned from (codes a person accepted from the machine in review are left out "
+              "of it: they agree with the machine by construction). "
               if c["run"]["summary"].get("learned_from") else "")
            + f"{c['coverage']} Sub-themes and emergent themes were found by clustering "
            f"the same embeddings (BERTopic, seed {run['seed']}).", style="List Number")
@@ -178,8 +181,12 @@ def _agreement(w, agreement):
                f": {_num(pair['overall'].get('n'))} code × segment decisions "
                f"({_num(pair['units'])} segments × {pair['codes_compared']} codes, pooled in the "
                "All codes row) over the respondent "
-               f"segments of {pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
-               "; a sub-code implies its parent.")
+               f"segments {'either coder coded in' if pair['coded_only'] else 'of'} "
+               f"{pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
+               + (" (human_codes_complete = false: the human codes are a sample)"
+                  if pair["coded_only"] else "")
+               + "; a sub-code implies its parent."
+               + (f" {pair['reviewed_left_out']}." if pair["reviewed_left_out"] else ""))
         rows = []
         if pair["overall"]:
             rows.append(["All codes", *[_num(pair["overall"].get(k)) for k in keys[:-1]],

@@ -82,6 +82,7 @@ class ImportResult:
         unanchored: rows that could not be anchored: (row, interview, code, reason); rows are
             numbered as in a spreadsheet (the header is row 1).
         unknown_codes: codes not in the codebook, with their number of rows (imported anyway).
+        interviews: the interviews the anchored rows code.
     """
 
     path: str
@@ -91,6 +92,7 @@ class ImportResult:
     per_coder: dict[str, int]
     unanchored: list[tuple[int, str, str, str]] = field(default_factory=list)
     unknown_codes: dict[str, int] = field(default_factory=dict)
+    interviews: set[str] = field(default_factory=set)
 
 
 # -- reading tables --------------------------------------------------------------------------
@@ -491,9 +493,15 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
     # recorded so that 'qualcx report' can say the machine codes have not learned from these yet
     with recorded(project, "import-codes", summary), store.transaction() as db:
         for key, values in new_rows.items():
-            if db.execute("SELECT 1 FROM codings WHERE segment_id = ? AND code = ? AND coder = ? "
-                          "AND is_machine = 0", key).fetchone():
+            found = db.execute("SELECT id, evidence FROM codings WHERE segment_id = ? AND code = ? "
+                               "AND coder = ? AND is_machine = 0", key).fetchone()
+            if found:
                 already += 1
+                if json.loads(found["evidence"] or "{}").get("review") == "accept":
+                    # the coder's own coding of a code they had accepted from the machine: it
+                    # is independent now, and counts in agreement
+                    db.execute("UPDATE codings SET evidence = ? WHERE id = ?",
+                               (values[-1], found["id"]))
                 continue
             db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
                        "coder, is_machine, score, evidence, created_at) "
@@ -502,7 +510,7 @@ def import_codes(project, path, coder: str | None = None, columns: dict | None =
         summary.update(file=path.name, imported=sum(per_coder.values()), already=already,
                        unanchored=len(unanchored))
     return ImportResult(str(path), sum(per_coder.values()), passages, already, dict(per_coder),
-                        unanchored, dict(unknown))
+                        unanchored, dict(unknown), {v[1] for v in new_rows.values()})
 
 
 def write_unanchored(result: ImportResult, path) -> Path:

@@ -332,8 +332,11 @@ def _agreement_view(agreement) -> list[dict] | None:
     """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
     Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "codes_compared",
-    "interview_overall"}]``, or None when there is nothing to show; ``units`` is the number of
-    segments, so the overall row's Segments cell shows it, not the pooled decisions.
+    "interview_overall", "coded_only", "reviewed_left_out"}]``, or None when there is nothing
+    to show; ``units`` is the number of segments, so the overall row's Segments cell shows it,
+    not the pooled decisions (``coded_only``: the units are the segments either coder coded;
+    ``reviewed_left_out``: the sentence on the human's codings accepted from the machine in
+    review, left out, or "").
     """
     if not agreement:
         return None
@@ -352,7 +355,9 @@ def _agreement_view(agreement) -> list[dict] | None:
                     # the overall row pools every code's decisions on these segments
                     "codes_compared": (segment.get("overall", {}).get("n", 0)
                                        // segment["units"]) if segment.get("units") else 0,
-                    "interview_overall": pair.get("interview", {}).get("overall", {})})
+                    "interview_overall": pair.get("interview", {}).get("overall", {}),
+                    "coded_only": agreement.get("units") == "coded",
+                    "reviewed_left_out": pair.get("reviewed_note", "")})
     return out or None
 
 

@@ -41,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_codes_per_segment", 3, "most codes the machine applies to one segment"),
     Setting("learn_from_humans", True,
             "use the project's human codes as examples (and negatives) for the machine coder"),
+    Setting("human_codes_complete", True,
+            "the human codes cover every passage of the interviews they are in, so uncoded "
+            "segments there mean 'no code' (false: the codes are a sample; uncoded segments "
+            "are not negatives when learning, and 'qualcx agree' compares coded segments)"),
     Setting("neighbours", 10,
             "human-coded segments compared with each segment when learning from human codes"),
     Setting("learning_prior", 5.0,

@@ -163,3 +163,130 @@ def test_codes_not_in_the_codebook_are_listed_but_not_pooled(coded):
     result = CliRunner().invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
     assert "smalltalk (not in codebook)" in result.output
     assert "codes not in the codebook are listed but not pooled" in result.output
+
+
+# -- codes accepted from the machine in review ------------------------------------------------
+def _decide(project, key, code, decision, coder="ana"):
+    """Record a review decision as 'qualcx review --import' stores it."""
+    import json
+    s = {(r["interview_id"], r["idx"]): r for r in project.store.respondent_segments()}[key]
+    source = json.dumps({"source": "review.csv", "row": 2, "review": decision})
+    with project.store.transaction() as db:
+        if decision == "reject":
+            db.execute('INSERT INTO rejections (segment_id, interview_id, start, "end", text, code, '
+                       "coder, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'now')",
+                       (s["id"], s["interview_id"], s["start"], s["end"], s["text"], code, coder,
+                        source))
+        else:
+            db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                       "coder, is_machine, evidence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, "
+                       "?, 'now')", (s["id"], s["interview_id"], s["start"], s["end"], s["text"],
+                                     code, coder, source))
+
+
+def test_codes_accepted_in_review_are_left_out_unless_included(coded):
+    cb = coded.codebook
+    # ana accepts the machine's support on a:2 (an interview she coded in full) and on b:0
+    # (an interview she never coded).
+    _decide(coded, ("a", 2), "support", "accept")
+    _decide(coded, ("b", 0), "support", "accept")
+    res = agreement(coded.store, "ana", "qualcx", cb, "segment")
+    # as before the review: a:2 is a unit without support, and b is no unit at all
+    assert res.units == 3 and res.interviews == ("a",) and res.reviewed_left_out == 2
+    support = _row(res, "support")
+    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 1, 1)
+    assert (res.overall.both, res.overall.only_b, res.overall.neither) == (2, 1, 5)
+    coded_units = agreement(coded.store, "ana", "qualcx", cb, "segment", units="coded")
+    assert coded_units.units == 3 and coded_units.interviews == ("a",)
+    assert agreement(coded.store, "ana", "qualcx", cb, "interview").interviews == ("a",)
+    counted = agreement(coded.store, "ana", "qualcx", cb, "segment", include_reviewed=True)
+    assert counted.units == 4 and counted.interviews == ("a", "b")
+    assert counted.reviewed_left_out == 0
+    support = _row(counted, "support")
+    assert (support.both, support.only_a, support.only_b, support.neither) == (3, 0, 0, 1)
+
+
+def test_an_accepted_code_never_makes_a_unit_where_the_reviewer_coded_nothing_else(coded):
+    cb = coded.codebook
+    # b:0: ana accepts support and rejects churn; b:1: she only accepts support (which the
+    # machine did not give there any more).
+    _decide(coded, ("b", 0), "support", "accept")
+    _decide(coded, ("b", 0), "churn", "reject")
+    _decide(coded, ("b", 1), "support", "accept")
+    res = agreement(coded.store, "ana", "qualcx", cb, "segment")
+    assert res.units == 4  # a's three segments and b:0, where she rejected a code; not b:1
+    support = _row(res, "support")
+    # b:0's accepted support is not compared (not a "no" from ana): a's figures only
+    assert (support.both, support.only_a, support.only_b, support.neither, support.n) == \
+        (1, 0, 1, 1, 3)
+    churn = _row(res, "churn")  # her rejection on b:0 is compared: neither coded churn there
+    assert (churn.both, churn.neither, churn.n) == (1, 3, 4)
+    interview = agreement(coded.store, "ana", "qualcx", cb, "interview")
+    assert _row(interview, "support").n == 1  # b touches support only through an acceptance
+    counted = agreement(coded.store, "ana", "qualcx", cb, "segment", include_reviewed=True)
+    assert counted.units == 5 and _row(counted, "support").both == 2  # a:1 and b:0
+
+
+def test_codes_added_in_review_and_imported_codes_always_count(coded):
+    cb = coded.codebook
+    _decide(coded, ("b", 1), "churn", "add")
+    for include in (False, True):
+        res = agreement(coded.store, "ana", "qualcx", cb, "segment", include_reviewed=include)
+        assert res.units == 4 and res.interviews == ("a", "b") and res.reviewed_left_out == 0
+        churn = _row(res, "churn")  # a:0 (imported churn.price) both; b:1 (added) only ana
+        assert (churn.both, churn.only_a, churn.only_b, churn.neither) == (1, 1, 0, 2)
+
+
+def test_agree_says_how_many_accepted_codes_it_leaves_out(coded):
+    _decide(coded, ("a", 2), "support", "accept")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
+    assert result.exit_code == 0, result.output
+    assert ("1 coding accepted from the machine in review is left out: they agree with it by "
+            "construction; --include-reviewed counts them.") in result.output
+    support = next(line for line in result.output.splitlines() if line.startswith("support "))
+    assert support.split()[1:5] == ["1", "0", "1", "1"]
+    included = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment",
+                                   "--include-reviewed"])
+    assert "is counted (--include-reviewed)" in included.output
+    support = next(line for line in included.output.splitlines() if line.startswith("support "))
+    assert support.split()[1:5] == ["2", "0", "0", "1"]
+    pair = agreement_summary(coded)["pairs"][0]
+    assert pair["reviewed_left_out"] == 1 and pair["reviewed_note"].startswith(
+        "1 coding accepted from the machine in review is left out")
+
+
+def test_importing_a_code_accepted_in_review_makes_it_independent(coded, tmp_path):
+    from qualcx.humancodes import import_codes
+    _decide(coded, ("a", 2), "support", "accept")
+    assert agreement(coded.store, "ana", "qualcx", coded.codebook).reviewed_left_out == 1
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text("interview,code,text,coder\na,support,We had lunch.,ana\n")
+    assert import_codes(coded, sheet).already == 1
+    res = agreement(coded.store, "ana", "qualcx", coded.codebook)
+    assert res.reviewed_left_out == 0 and _row(res, "support").both == 2
+
+
+# -- human codes that are a sample ---------------------------------------------------------------
+def test_agree_compares_coded_segments_when_human_codes_are_a_sample(coded):
+    runner = CliRunner()
+    complete = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
+    assert "Segment units: only the segments either coder coded" not in complete.output
+    (coded.root / "qualcx.toml").write_text('segment_unit = "sentence"\n'
+                                            "human_codes_complete = false\n")
+    sample = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
+    assert sample.exit_code == 0, sample.output
+    assert ("Segment units: only the segments either coder coded, since human_codes_complete = "
+            "false (the human codes are a sample); --units interviews counts every segment of "
+            "the interviews both coded.") in sample.output
+    # a:2 has the machine's support: still 3 units; add a segment nobody coded to see units shrink
+    with coded.store.transaction() as db:
+        db.execute("DELETE FROM codings WHERE coder = 'qualcx' AND text = 'We had lunch.'")
+    sample = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
+    assert "2 respondent segments either coder coded in the 1 interview both coded" in sample.output
+    every = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment", "--units",
+                                "interviews"])
+    assert "3 respondent segments of the 1 interview both coded" in every.output
+    assert "Segment units:" not in every.output
+    summary = agreement_summary(Project(coded.root))
+    assert summary["units"] == "coded" and summary["pairs"][0]["segment"]["units"] == 2

@@ -187,6 +187,12 @@ def test_code_summary_says_the_counts_are_the_machine_s_and_what_it_learned_from
         "Learned from the human codes of 8 interviews: 230 segments a person coded (positive "
         "examples) and 61 they left uncoded (negative examples);",
         "each segment of those interviews is decided only from other interviews' codes."]
+    _print_code({"segments": 291, "codings": 251, "coded_segments": 216, "learned_from": 230,
+                 "learned_negatives": 0, "learned_interviews": 8, "learned_complete": False})
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "Learned from the human codes of 8 interviews: 230 segments a person coded (positive "
+        "examples) and none they left uncoded (human_codes_complete = false: the codes are a "
+        "sample, so uncoded segments are not negative examples);")
     _print_code({"segments": 3, "codings": 0, "coded_segments": 0, "learned_from": 0})
     assert capsys.readouterr().out == ("Coded 3 segments: 0 machine codings, 0 segments with at "
                                        "least one machine code.\n")

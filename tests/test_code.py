@@ -312,6 +312,11 @@ def test_uncoded_segments_of_a_coded_interview_are_negatives(make_project, blank
     assert labels.y[texts["The slugs ate the lettuce."], codes.index("pests")]
     assert not labels.y[texts["Thanks, good luck with the study."]].any()
     assert labels.known[texts["Thanks, good luck with the study."]].all()  # a full "no"
+    # codes that are a sample (human_codes_complete = false): the uncoded segment is no example
+    sample = human_labels(project.store, segments, project.codebook, codes, complete=False)
+    assert [segments[i]["text"] for i in sample.index] == ["The slugs ate the lettuce."]
+    assert sample.y[0, codes.index("pests")] and sample.known[0].all()
+    assert sample.y[0].sum() == 1  # the coded segment is still a negative for the other codes
 
 
 def test_rejections_are_negatives_only_for_the_rejected_code():

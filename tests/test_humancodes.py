@@ -386,7 +386,7 @@ def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_p
                                                                    hash_embedder, blank_nlp):
     import csv
 
-    from qualcx.agree import agreement, reviewed_segments
+    from qualcx.agree import agreement, coder_span
     _machine_code(project, hash_embedder, blank_nlp)
     path, _ = write_review(project, tmp_path / "review.csv")
     rows = list(csv.DictReader(path.open()))
@@ -398,20 +398,23 @@ def test_a_reviewer_is_compared_only_on_the_segments_they_decided(project, tmp_p
         writer.writerows(rows)
     import_review(project, path, "ana")
     store, machine = project.store, project.settings["coder_name"]
-    assert reviewed_segments(store, "ana") == {int(coded[0]["segment_id"])}
-    assert reviewed_segments(store, machine) is None
-    res = agreement(store, "ana", machine, project.codebook)
+    decided = int(coded[0]["segment_id"])
+    assert coder_span(store, "ana", include_reviewed=True) == (set(), {decided})
+    assert coder_span(store, "ana") == (set(), set())  # an acceptance is no independent judgement
+    assert coder_span(store, machine) is None
+    res = agreement(store, "ana", machine, project.codebook, include_reviewed=True)
     assert res.units == 1  # the blank rows are no judgement, not disagreements
-    everything = agreement(store, "ana", machine, project.codebook, units="coded")
+    assert agreement(store, "ana", machine, project.codebook).units == 0
+    everything = agreement(store, "ana", machine, project.codebook, units="coded",
+                           include_reviewed=True)
     assert everything.units >= 1
-    # a coder who also imported codes is compared over their interviews as before
-    other = next(s for s in store.respondent_segments()
-                 if s["id"] != int(coded[0]["segment_id"]))
+    # a coder who also imported codes is compared over the interviews they imported codes in
+    other = next(s for s in store.respondent_segments() if s["id"] != decided)
     sheet = tmp_path / "codes.csv"
     sheet.write_text(f"interview,code,text,coder\n{other['interview_id']},churn,"
                      f"\"{other['text']}\",ana\n")
     assert import_codes(project, sheet).imported == 1
-    assert reviewed_segments(store, "ana") is None
+    assert coder_span(store, "ana") == ({other["interview_id"]}, set())
 
 
 def test_explain_names_the_strongest_code_and_says_why_a_segment_has_no_machine_code(
@@ -449,6 +452,41 @@ def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project
     assert "run 'qualcx run'" in first.output and "so the coder learns from them" in first.output
     again = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
     assert "so the coder learns" not in again.output  # nothing new was imported
+
+
+def test_importing_codes_says_whether_uncoded_segments_count_as_no_code(project, tmp_path):
+    seg = project.store.respondent_segments()[0]
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(f"interview,code,text,coder\n{seg['interview_id']},churn,\"{seg['text']}\","
+                     "ana\n")
+    runner = CliRunner()
+    complete = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert ("Segments you left uncoded in this interview count as 'no code' when the coder "
+            "learns (human_codes_complete = true); if you coded a sample, set "
+            "human_codes_complete = false in qualcx.toml.") in complete.output
+    (project.root / "qualcx.toml").write_text('segment_unit = "sentence"\n'
+                                              "human_codes_complete = false\n")
+    sample = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
+    assert ("Segments you left uncoded in this interview are no judgement when the coder learns "
+            "(human_codes_complete = false: your codes are a sample)") in sample.output
+    from qualcx.cli import _completeness_note
+    assert _completeness_note(6, True).startswith("Segments you left uncoded in these 6 "
+                                                  "interviews count as 'no code'")
+
+
+def test_coding_with_sampled_human_codes_learns_no_negatives(project, tmp_path, hash_embedder,
+                                                             blank_nlp):
+    seg = project.store.respondent_segments()[0]
+    import_codes(project, text_file(tmp_path, f"interview,code,coder,text\n"
+                                    f"{seg['interview_id']},churn,ana,\"{seg['text']}\"\n",
+                                    "codes.csv"))
+    emb = Embedder("hash", project.store, model=hash_embedder)
+    complete = code_project(project, emb, blank_nlp)
+    assert complete["learned_complete"] and complete["learned_negatives"] >= 1
+    project.settings["human_codes_complete"] = False
+    sample = code_project(project, emb, blank_nlp)
+    assert not sample["learned_complete"] and sample["learned_negatives"] == 0
+    assert sample["learned_from"] == complete["learned_from"] == 1
 
 
 # -- the report says when human decisions came after the last coding run ---------------------

@@ -159,6 +159,29 @@ def test_agreement_block_in_the_method_section(coded_project):
     assert "agreement between coders was not measured" in without
 
 
+def test_agreement_block_says_its_units_and_the_codes_accepted_in_review(coded_project):
+    import copy
+
+    from qualcx.docx_report import render_docx
+    from qualcx.report import build_context, environment
+    agreement = copy.deepcopy(AGREEMENT)
+    agreement["units"] = "coded"
+    note = ("2 codings accepted from the machine in review are left out: they agree with it by "
+            "construction (qualcx agree --include-reviewed counts them)")
+    agreement["pairs"][0]["reviewed_note"] = note
+    context = build_context(coded_project, agreement=agreement)
+    env = environment()
+    sample = "respondent segments either coder coded in 2 interviews (human_codes_complete = false"
+    for name in ("report.html.j2", "report.md.j2"):
+        text = env.get_template(name).render(**context)
+        assert sample in text and note in text, name
+    path = coded_project.reports_dir / "agree.docx"
+    path.write_bytes(render_docx(context))
+    assert sample in _docx_text(path) and note in _docx_text(path)
+    plain = env.get_template("report.md.j2").render(**build_context(coded_project, AGREEMENT))
+    assert "respondent segments of 2 interviews" in plain and "in review" not in plain
+
+
 def test_report_sections_charts_and_saturation(coded_project):
     html_path, md_path = write_report(coded_project)
     html, md = html_path.read_text(), md_path.read_text()

@@ -23,7 +23,8 @@ class Labels:
 
     A segment a person coded is a positive for its codes and a negative for every other code;
     a segment where a person only rejected codes is a negative for those codes alone
-    (``known`` says which decisions a row holds).
+    (``known`` says which decisions a row holds); when the human codes are complete, a segment
+    nobody coded in an interview a person coded is a negative for every code.
     """
 
     index: np.ndarray                 # positions (in the scored segments) of labelled segments
@@ -125,14 +126,16 @@ def blend_scores(zero_shot: np.ndarray, share: np.ndarray, examples: np.ndarray,
 
 
 def human_labels(store, segments: list[dict], codebook: Codebook, code_ids: list[str],
-                 exclude_coders: tuple[str, ...] = ()) -> Labels:
+                 exclude_coders: tuple[str, ...] = (), complete: bool = True) -> Labels:
     """The store's human decisions as training rows (see :class:`Labels`).
 
     A human code brings its ancestors with it. Rejections (the ``rejections`` table written
     by ``qualcx review``, when present) are negatives unless another person applied the code.
-    An interview a person coded (codes imported or entered, not only review decisions) was
-    read by that person in full, so its respondent segments that nobody coded are negatives
-    for every code: the same units ``qualcx agree`` compares by default.
+    With ``complete`` (the ``human_codes_complete`` setting), an interview a person coded
+    (codes imported or entered, not only review decisions) was read by that person in full,
+    so its respondent segments that nobody coded are negatives for every code: the same units
+    ``qualcx agree`` compares by default. Without it the codes are a sample: a segment nobody
+    coded is no judgement, and is no example.
     """
     pos = {s["id"]: i for i, s in enumerate(segments)}
     col = {c: j for j, c in enumerate(code_ids)}
@@ -147,7 +150,7 @@ def human_labels(store, segments: list[dict], codebook: Codebook, code_ids: list
             if '"review"' not in (r["evidence"] or ""):
                 covered.add(r["interview_id"])
     for s in segments:  # read by a coder, coded by nobody: "no code applies"
-        if s["interview_id"] in covered:
+        if complete and s["interview_id"] in covered:
             coded.setdefault(s["id"], set())
     rejected: dict[int, set[str]] = {}
     if store.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
