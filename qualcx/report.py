@@ -450,7 +450,8 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
         children.append({"code": codebook.codes[child], "interviewees": c_people,
                          "segments": c_segs})
     from .themes import MIN_THEME_WORDS
-    subthemes = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] == code_id]
+    subthemes = [_theme_view(corpus, t, 3, codebook) for t in corpus.themes
+                 if t["parent_code"] == code_id]
     in_subthemes = len({s for t in corpus.themes if t["parent_code"] == code_id
                         for s, _ in t["members"]})
     shown = {q.segment_id for t in subthemes for q in t["quotes"]}
@@ -467,7 +468,27 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
             "summary": _summary(corpus, codebook, code, people, segs, who, total, children)}
 
 
-def _theme_view(corpus, theme: dict, n: int) -> dict:
+SUB_CODE_SHARE = 0.25  # a sub-code shown beside a sub-theme codes at least this share of it
+
+
+def _sub_codes(corpus, codebook, theme: dict) -> str:
+    """The parent code's sub-codes that code at least ``SUB_CODE_SHARE`` of a sub-theme's
+    segments, most first, at most two, with their counts: what the codebook calls the talk a
+    sub-theme gathers, beside what its words say ("" when none does)."""
+    if codebook is None or theme["parent_code"] not in codebook.codes:
+        return ""
+    members = [s for s, _ in theme["members"] if s in corpus.segments]
+    counts = []
+    for child in codebook.codes[theme["parent_code"]].children:
+        wanted = set(codebook.descendants(child))
+        n = sum(1 for s in members if wanted & corpus.codes_by_segment.get(s, {}).keys())
+        if members and n >= SUB_CODE_SHARE * len(members):
+            counts.append((n, codebook.codes[child].name))
+    counts.sort(key=lambda c: -c[0])  # stable: codebook order on a tie
+    return ", ".join(f"{name} ({n})" for n, name in counts[:2])
+
+
+def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
     from .themes import keyword_use
@@ -475,6 +496,7 @@ def _theme_view(corpus, theme: dict, n: int) -> dict:
     used = keyword_use(theme["keywords"][:6], texts)
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
             "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
+            "sub_codes": _sub_codes(corpus, codebook, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
             "quotes": theme_quotes(corpus, theme, n)}

@@ -458,3 +458,36 @@ def test_interviewees_section_lists_ingest_warnings(make_project, blank_nlp):
     html = html_path.read_text()
     assert html.index("notes.txt: no speaker labels found") < html.index('id="method"')
     assert "notes.txt: no speaker labels found" in _docx_text(docx_path)
+
+
+def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
+    from qualcx.analysis import Corpus
+    from qualcx.codebook import parse_codebook
+    from qualcx.report import _sub_codes
+    codebook = parse_codebook("""
+name: t
+version: "1"
+codes:
+  - id: churn
+    name: Churn
+    definition: Leaving.
+    codes:
+      - id: churn.price
+        name: Price
+        definition: Price as a reason.
+      - id: churn.signals
+        name: Signals
+        definition: Warning signs.
+      - id: churn.people
+        name: People
+        definition: A champion leaving.
+""")
+    segments = {i: {"interview_id": "I1", "text": "t"} for i in range(1, 9)}
+    codes = {1: {"churn.price": 1}, 2: {"churn.price": 1}, 3: {"churn.price": 1},
+             4: {"churn.signals": 1}, 5: {"churn.signals": 1}, 6: {"churn.people": 1},
+             7: {"churn": 1}, 8: {"churn": 1}}
+    corpus = Corpus([], segments, codes, [])
+    theme = {"parent_code": "churn", "members": [(i, 0.5) for i in range(1, 9)]}
+    # 3 and 2 of 8 reach a quarter; 1 of 8 does not
+    assert _sub_codes(corpus, codebook, theme) == "Price (3), Signals (2)"
+    assert _sub_codes(corpus, codebook, {"parent_code": None, "members": []}) == ""
