@@ -12,9 +12,11 @@ How a code's score for a segment is made:
    close to many codes). So the evidence is standardised per code over the project's
    segments (how unusual is this similarity *for this code*, against the half of the segments
    least like it, so a code common in the project is not measured against itself) and
-   compared with the segment's best code (how far behind the strongest reading of this
-   segment); a logistic of the two is the zero-shot score in [0, 1]. With few segments the per-code statistics shrink
-   toward the pooled ones.
+   compared with the segment's strongest rival code (how far behind the strongest other
+   reading of this segment; a code's ancestors and descendants are not its rivals, since a
+   child refines its parent rather than competing with it); a logistic of the two is the
+   zero-shot score in [0, 1]. With few segments the per-code statistics shrink toward the
+   pooled ones.
 3. **Learning from the researcher.** Segments a person has coded (``is_machine = 0``) are
    labelled examples: the share of a segment's most similar human-coded segments that carry
    a code (k nearest neighbours on the context-blended embedding) is blended with the
@@ -40,8 +42,11 @@ its threshold, see :func:`near_misses`), as JSON read by ``qualcx explain``::
     negative    {kind, text, similarity} of an exclusion or counter-example closer than the
                 nearest positive prototype, or null
     calibration {z, gap, strongest}: standard deviations above the code's median, and behind
-                the segment's best code, and that code's id (stored since it was named in
-                'qualcx explain'; older evidence has z and gap only)
+                the segment's strongest rival code (0 when ahead of it), and that rival's
+                id, or null when the code has no rival (stored since it was named in
+                'qualcx explain'; older evidence has z and gap only, and evidence stored
+                before ancestors and descendants stopped counting as rivals names the
+                segment's strongest code, which may be the code itself)
     learned     null, or {share, weight, trust, examples, nearest: {segment_id, text,
                 similarity, coded}}: the share of similar human-coded segments with this code,
                 its weight in the score, how far this segment's human-coded neighbours are
@@ -60,7 +65,7 @@ from .codebook import Codebook
 from .coder.evidence import (GAP_SLOPE, MIN_SPREAD, NEGATIVE_PENALTY, PRIOR_SEGMENTS,  # noqa: F401
                              Z_CENTRE, Z_SLOPE, CodingDecision, KeywordMatcher, Prototype,
                              blend_vectors, build_prototypes, calibrate, context_vectors,
-                             explain, score_segments)
+                             explain, rival_codes, score_segments)
 from .coder.learn import (NEIGHBOUR_SHARE, SHARE_SLOPE, Labels, blend_scores,  # noqa: F401
                           human_labels, learned_scores, reliability)
 
@@ -143,7 +148,8 @@ def score_project(project, embedder, keyword_nlp, progress=None, learn: bool | N
     hits = KeywordMatcher(codebook, keyword_nlp).find_spans(texts)
     weight = float(settings["context_weight"])
     scores, parts = score_segments(seg_vecs, ctx_vecs, proto_vecs, protos, code_ids, hits,
-                                   weight, float(settings["keyword_weight"]))
+                                   weight, float(settings["keyword_weight"]),
+                                   rival_codes(codebook, code_ids))
     parts["zero_shot"] = scores
     vecs = blend_vectors(seg_vecs, ctx_vecs, weight) if segments else seg_vecs
     learn = settings["learn_from_humans"] if learn is None else learn

@@ -409,7 +409,9 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
 
     ``offset`` is the segment's start in its interview, so keyword positions are given in the
     interview's characters, like the segment's own; ``code`` is the coding's code, so the
-    calibration line can say when it is itself the segment's strongest. Keys this function
+    calibration line can say when evidence stored before rivals were kept names the code
+    itself as the segment's strongest. A rival is a code that is not the code, its ancestor
+    or its descendant. Keys this function
     does not know (a store written by another version) are still shown, as ``name: value`` in
     words.
     """
@@ -445,14 +447,17 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
         lines.append("context: none (no question and no neighbouring segment in the turn)")
     cal = ev.get("calibration")
     if cal:
-        strongest = cal.get("strongest")
-        if not strongest:
-            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code (gap)"
+        gap, strongest = abs(cal.get("gap") or 0), cal.get("strongest")
+        if "strongest" not in cal:
+            behind = f"{_num(gap)} behind the segment's strongest code (gap)"
+        elif strongest is None:
+            behind = "no rival code, so no gap"
         elif strongest == code:
-            behind = f"the segment's strongest code (gap {_num(abs(cal.get('gap') or 0))})"
+            behind = "the segment's strongest code, so no gap"
+        elif gap:
+            behind = f"{_num(gap)} behind its strongest rival code, {strongest} (gap)"
         else:
-            behind = f"{_num(abs(cal.get('gap') or 0))} behind the segment's strongest code, " \
-                f"{strongest} (gap)"
+            behind = f"ahead of its strongest rival code, {strongest}, so no gap"
         lines.append(f"calibration: {_num(cal.get('z'))} standard deviations from the code's median "
                      f"over the project (z); {behind}")
     learned = ev.get("learned")

@@ -5,7 +5,8 @@ import pytest
 
 import qualcx.code as code_module
 from qualcx.code import (Labels, Prototype, build_prototypes, calibrate, code_project,
-                         cross_validate, decide, learned_scores, score_segments)
+                         cross_validate, decide, learned_scores, rival_codes,
+                         score_segments)
 from qualcx.codebook import parse_codebook
 from qualcx.nlp import Embedder
 from qualcx.project import Project
@@ -84,6 +85,42 @@ def test_a_code_common_in_the_corpus_still_stands_out():
     assert (z[:70, 0] < 2).all()
     # A code without such a group is measured as before: standard deviations above its mean.
     assert np.allclose(z[:, 1], (rare - rare.mean()) / rare.std(), atol=0.05)
+
+
+def test_a_child_is_not_measured_against_its_parent():
+    """A segment about price-driven churn: the parent (which owns the child's examples) is a
+    little stronger than the child, support far behind. The child refines its parent, so its
+    gap is measured from support, its strongest rival, and it is not held back."""
+    rivals = rival_codes(CB, IDS)
+    churn, price, support = (IDS.index(c) for c in ("churn", "churn.price", "support"))
+    assert not rivals[price, churn] and not rivals[churn, price]
+    assert rivals[price, support] and rivals[support, churn] and not rivals.diagonal().any()
+    rng = np.random.default_rng(0)
+    evidence = rng.normal(0.2, 0.03, (60, 3))
+    evidence[0] = [0.31, 0.25, 0.20]
+    with_kin, _, gap = calibrate(evidence, rivals=rivals)
+    assert gap[0, price] == 0 and gap[0, churn] == 0 and gap[0, support] < -2
+    flat, _, flat_gap = calibrate(evidence)  # every other code a rival, as in a flat codebook
+    assert flat_gap[0, price] < -1 and flat[0, price] < 0.5 < with_kin[0, price]
+    pooled = evidence.std()
+    assert np.allclose(flat_gap, (evidence - evidence.max(axis=1, keepdims=True)) / pooled)
+
+
+def test_the_evidence_names_the_rival_the_gap_was_measured_from(hash_embedder):
+    protos = build_prototypes(CB)
+    seg = hash_embedder.encode(["The price increase made them cancel."])
+    _, parts = score_segments(seg, np.zeros_like(seg),
+                              hash_embedder.encode([p.text for p in protos]), protos, IDS,
+                              [{}], 0.0, 0.08, rival_codes(CB, IDS))
+    strongest = {c: parts["strongest"][0, j] for j, c in enumerate(IDS)}
+    assert strongest["churn"] == strongest["churn.price"] == "support"
+    assert strongest["support"] in {"churn", "churn.price"}
+    lone = parse_codebook(MINI_CODEBOOK.split("  - id: support")[0].replace(
+        "    codes: [support]", "    codes: [churn]"))
+    _, parts = score_segments(seg, np.zeros_like(seg), hash_embedder.encode(
+        [p.text for p in build_prototypes(lone)]), build_prototypes(lone), list(lone.codes),
+        [{}], 0.0, 0.08, rival_codes(lone, list(lone.codes)))
+    assert parts["strongest"][0].tolist() == [None, None] and not parts["gap"].any()
 
 
 def test_children_imply_parents_and_parent_alone_when_no_child_fits():

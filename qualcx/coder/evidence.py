@@ -14,8 +14,9 @@ from ..codebook import Codebook
 # Zero-shot calibration: logit = Z_SLOPE * (z - Z_CENTRE) + GAP_SLOPE * gap, where z is the
 # evidence in standard deviations above the code's median segment (the spread measured on
 # the half of the corpus least like the code) and gap (<= 0) the distance to the segment's
-# best code, in the same units. A code needs to stand out for itself (about the top sixth of
-# the segments unlike it) and be among the segment's strongest readings.
+# strongest rival code (one that is not the code, its ancestor or its descendant), in the
+# same units. A code needs to stand out for itself (about the top sixth of the segments
+# unlike it) and be among the segment's strongest readings.
 Z_CENTRE = 1.0
 Z_SLOPE = 2.0
 GAP_SLOPE = 2.0
@@ -160,8 +161,37 @@ def _max_by_code(sims: np.ndarray, protos: list[Prototype], code_ids: list[str],
     return best, arg
 
 
-def calibrate(evidence: np.ndarray, prior_segments: int = PRIOR_SEGMENTS
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rival_codes(codebook: Codebook, code_ids: list[str]) -> np.ndarray:
+    """``rivals[j, k]``: whether code k is a rival reading of code j, that is neither j itself
+    nor one of its ancestors or descendants.
+
+    A child refines its parent rather than competing with it: a segment about waiting for
+    production access is about setup *and* about access, so the child's gap is not measured
+    from the parent (which owns the child's examples and is usually at least as strong), and
+    the parent's not from its child.
+    """
+    col = {c: j for j, c in enumerate(code_ids)}
+    rivals = ~np.eye(len(code_ids), dtype=bool)
+    for j, code_id in enumerate(code_ids):
+        for kin in codebook.ancestors(code_id) + codebook.descendants(code_id)[1:]:
+            if kin in col:
+                rivals[j, col[kin]] = False
+    return rivals
+
+
+def strongest_rivals(evidence: np.ndarray, rivals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment and code: the evidence of the code's strongest rival (-inf when it has
+    none) and that rival's column (-1 when none)."""
+    masked = np.where(rivals[None, :, :], evidence[:, None, :], -np.inf)
+    if not masked.size:
+        return np.full(evidence.shape, -np.inf), np.full(evidence.shape, -1, dtype=np.int64)
+    arg = masked.argmax(axis=2)
+    best = np.take_along_axis(masked, arg[..., None], axis=2)[..., 0]
+    return best, np.where(np.isfinite(best), arg, -1)
+
+
+def calibrate(evidence: np.ndarray, prior_segments: int = PRIOR_SEGMENTS,
+              rivals: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero-shot scores from raw evidence, relative to each code's and each segment's spread.
 
     A code's z is measured against the half of the corpus least like it: the median, and the
@@ -171,9 +201,13 @@ def calibrate(evidence: np.ndarray, prior_segments: int = PRIOR_SEGMENTS
     (every interview is about churn), they inflate its spread and stop standing out against
     themselves. The lower half is not moved by how far above it they lie.
 
+    The gap is measured from the segment's strongest code among ``rivals`` (see
+    :func:`rival_codes`; default: every other code, as for a flat codebook), and is 0 for a
+    code ahead of all its rivals or without any.
+
     Returns:
         scores in [0, 1], z (standard deviations above the code's null) and gap (standard
-        deviations behind the segment's best code, <= 0).
+        deviations behind the segment's strongest rival code, <= 0).
     """
     n = evidence.shape[0]
     if evidence.size:
@@ -187,7 +221,10 @@ def calibrate(evidence: np.ndarray, prior_segments: int = PRIOR_SEGMENTS
     z = (evidence - centre) / spread
     pooled_var = float(evidence.var()) if evidence.size else 0.0
     pooled_spread = max(np.sqrt(pooled_var), MIN_SPREAD)
-    gap = (evidence - evidence.max(axis=1, keepdims=True)) / pooled_spread if n else evidence
+    if rivals is None:
+        rivals = ~np.eye(evidence.shape[1], dtype=bool)
+    best, _ = strongest_rivals(evidence, rivals)
+    gap = np.minimum(evidence - best, 0.0) / pooled_spread
     logit = Z_SLOPE * (z - Z_CENTRE) + GAP_SLOPE * gap
     return 1.0 / (1.0 + np.exp(-logit)), z, gap
 
@@ -202,8 +239,14 @@ def _lower_half_null(evidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def score_segments(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, proto_vecs: np.ndarray,
                    protos: list[Prototype], code_ids: list[str], keyword_hits: list[dict],
-                   context_weight: float, keyword_weight: float) -> tuple[np.ndarray, dict]:
-    """Zero-shot score of every (segment, code) pair, and the parts behind it."""
+                   context_weight: float, keyword_weight: float,
+                   rivals: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Zero-shot score of every (segment, code) pair, and the parts behind it.
+
+    ``rivals`` is :func:`rival_codes` (default: every other code is a rival); ``strongest``
+    in the parts holds, per segment and code, the rival its gap was measured from (None when
+    it has none).
+    """
     sims = seg_vecs @ proto_vecs.T
     pos, pos_arg = _max_by_code(sims, protos, code_ids, True)
     neg, neg_arg = _max_by_code(sims, protos, code_ids, False)
@@ -219,8 +262,12 @@ def score_segments(seg_vecs: np.ndarray, ctx_vecs: np.ndarray, proto_vecs: np.nd
     penalty = np.clip(neg - pos, 0, None)
     evidence = (1 - context_weight) * pos + context_weight * ctx - NEGATIVE_PENALTY * penalty \
         + keyword_weight * kw
-    scores, z, gap = calibrate(evidence)
-    strongest = [code_ids[k] for k in evidence.argmax(axis=1)] if code_ids else []
+    if rivals is None:
+        rivals = ~np.eye(len(code_ids), dtype=bool)
+    scores, z, gap = calibrate(evidence, rivals=rivals)
+    _, rival = strongest_rivals(evidence, rivals)
+    names = np.asarray(list(code_ids) + [None], dtype=object)
+    strongest = names[rival]  # column -1 is the None appended
     parts = {"pos": pos, "pos_arg": pos_arg, "neg": neg, "neg_arg": neg_arg, "ctx": ctx,
              "kw": kw, "has_ctx": has_ctx, "evidence": evidence, "z": z, "gap": gap,
              "strongest": strongest}
@@ -254,7 +301,7 @@ def explain(i: int, j: int, parts: dict, protos: list[Prototype], keyword_hits: 
           "context": None, "negative": None, "learned": None,
           "calibration": {"z": round(float(parts["z"][i, j]), 3),
                           "gap": round(float(parts["gap"][i, j]), 3),
-                          "strongest": parts["strongest"][i]}}
+                          "strongest": parts["strongest"][i, j]}}
     if parts["has_ctx"][i]:
         ev["context"] = {"question": question, "similarity": round(float(parts["ctx"][i, j]), 4),
                          "weight": context_weight,
