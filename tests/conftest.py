@@ -65,6 +65,17 @@ def text_file(tmp_path, text, name="t.txt", encoding="utf-8") -> Path:
     return path
 
 
+def code_support_talk(store):
+    """Ana's human 'support' code on every segment that talks of support or tickets."""
+    with store.transaction() as db:
+        for seg in db.execute("SELECT * FROM segments").fetchall():
+            if "support" in seg["text"] or "ticket" in seg["text"]:
+                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, '
+                           "code, coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, "
+                           "'support', 'Ana', 0, NULL, 'now')",
+                           (seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"]))
+
+
 def record_run(store, command: str, summary: dict | None = None):
     """A finished run in the store, as a command records it."""
     run = store.start_run(command, {}, {}, "2023-11-14T00:00:00")

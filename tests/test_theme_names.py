@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from conftest import code_support_talk
 
 from qualcx import pipeline
 from qualcx.cli import cli
@@ -41,13 +42,7 @@ def themed(make_project, blank_nlp, hash_embedder, monkeypatch):
 
 
 def code_support(root):
-    with Project(root).store.transaction() as db:
-        for seg in db.execute("SELECT * FROM segments").fetchall():
-            if "support" in seg["text"] or "ticket" in seg["text"]:
-                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, '
-                           "code, coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, "
-                           "'support', 'Ana', 0, NULL, 'now')",
-                           (seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"]))
+    code_support_talk(Project(root).store)
 
 
 def stored(root):

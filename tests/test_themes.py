@@ -5,7 +5,7 @@ from qualcx.themes import (Theme, _phrases, at_edges, cluster, find_themes, is_s
                            label_from_keywords, reassign_outliers, stop_words,
                            suggested_codebook)
 
-from conftest import MINI_CODEBOOK
+from conftest import MINI_CODEBOOK, code_support_talk
 
 SUPPORT = ["the support team answered the ticket within two hours today",
            "our ticket queue and response times in support were slow this week",
@@ -240,13 +240,7 @@ def test_themes_command_prints_the_table_and_writes_loadable_draft_codes(
                         toml='segment_unit = "turn"\nmin_theme_segments = 6\n')
     project = Project(root)
     ingest(project, nlp=blank_nlp)
-    with project.store.transaction() as db:
-        for seg in db.execute("SELECT * FROM segments").fetchall():
-            if "support" in seg["text"] or "ticket" in seg["text"]:
-                db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, '
-                           "code, coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, "
-                           "'support', 'Ana', 0, NULL, 'now')",
-                           (seg["id"], seg["interview_id"], seg["start"], seg["end"], seg["text"]))
+    code_support_talk(project.store)
     monkeypatch.setattr(pipeline, "_embedder",
                         lambda p: Embedder("hash", p.store, model=hash_embedder))
     monkeypatch.setattr("qualcx.nlp.load_spacy", lambda *a, **k: blank_nlp)
