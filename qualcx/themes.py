@@ -902,14 +902,16 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
 
 
 def _code_words(code, texts: Sequence[str], share: float = CODE_KEYWORD_SHARE) -> set[str]:
-    """What never labels a sub-theme of ``code``: its name and id, and those of its keywords
-    that more than ``share`` of its segments (``texts``) use, which name the code itself. Its
-    other keywords may: they are often what tells its sub-themes apart ("laptop" in a code
-    "Equipment and access setup" whose keywords are laptop, access, VPN …)."""
+    """What never labels a sub-theme of ``code``: its name, id and the last word of its name
+    ("experience" in "Customer experience"), and those of its keywords that more than
+    ``share`` of its segments (``texts``) use, which name the code itself. Its other keywords
+    may: they are often what tells its sub-themes apart ("laptop" in a code "Equipment and
+    access setup" whose keywords are laptop, access, VPN …)."""
     words = [f" {' '.join(_singular_words(t))} " for t in texts]
     common = {k for k in code.keywords
               if sum(f" {_label_key(k)} " in w for w in words) > share * len(words)}
-    return {code.name.lower(), code.id.lower()} | common
+    head = re.findall(r"[a-z][a-z\-]+", code.name.lower())[-1:]
+    return {code.name.lower(), code.id.lower(), *head} | common
 
 
 def _renumber(themes: list[Theme], prefix: str) -> list[Theme]:

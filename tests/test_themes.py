@@ -433,3 +433,5 @@ def test_a_code_keyword_labels_a_sub_theme_unless_most_of_the_code_uses_it():
              "Security training on the first day."]
     # "onboarding" (3 of 4 segments) names the code; laptop(s) and access tell sub-themes apart
     assert _code_words(code, texts) == {"equipment and access setup", "setup", "onboarding"}
+    # the last word of the name names the code too, keyword or not
+    assert "experience" in _code_words(Code("cx", "Customer experience", "."), texts)
