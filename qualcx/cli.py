@@ -114,12 +114,32 @@ def _print_ingest(result):
     for moved in result.reanchored:
         click.echo(f"warning: {moved['file']}: {moved['kind']} '{moved['code']}' by "
                    f"{moved['coder']} re-anchored to corrected text (similarity "
-                   f"{moved['similarity']:.2f}); check it: \"{_shorten(moved['text'])}\" -> "
-                   f"\"{_shorten(moved['new_text'])}\"", err=True)
+                   f"{moved['similarity']:.3f}); check it: %s" % _change(moved["text"],
+                                                                      moved["new_text"]),
+                   err=True)
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
     click.echo(f"Ingested {len(result.rows) - len(result.skipped)} interview(s), "
                f"{len(result.skipped)} unchanged, {len(result.errors)} failed.")
+
+
+def _change(old: str, new: str, context: int = 20, width: int = 60) -> str:
+    """Where a corrected passage differs, old -> new, with a little text either side: a typo
+    fixed late in a long passage is not hidden behind two identical openings."""
+    old, new = " ".join(old.split()), " ".join(new.split())
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+
+    def excerpt(text: str) -> str:
+        a, b = max(0, start - context), min(len(text), len(text) - end + context)
+        piece = _shorten(text[a:b], width)
+        return ("…" if a else "") + piece + ("…" if b < len(text) and not piece.endswith("…")
+                                            else "")
+    return f"\"{excerpt(old)}\" -> \"{excerpt(new)}\""
 
 
 def _shorten(text: str, width: int = 60) -> str:

@@ -471,8 +471,13 @@ def test_a_corrected_typo_re_anchors_human_codes_with_a_warning(make_project, bl
     _print_ingest(result)
     err = capsys.readouterr().err
     assert ("warning: a.txt: human code 'setup.hardware' by phd re-anchored to corrected text "
-            "(similarity 0.95); check it: \"I got a laptop with a German keyboard and it took a "
-            "week to…\" -> \"I got a laptop with a German QWERTZ keyboard and it took a …\"") in err
+            f"(similarity {moved['similarity']:.3f}); check it: \"…aptop with a German keyboard "
+            "and it took…\" -> \"…aptop with a German QWERTZ keyboard and it took…\"") in err
+    # the excerpts show where the texts differ, however late in the passage
+    from qualcx.cli import _change
+    long = edited + " Then a long story follows, with the typo right at its very end: teh"
+    assert _change(long, long[:-3] + "the") == \
+        '"…t at its very end: teh" -> "…t at its very end: the"'
 
 
 def test_a_deleted_passage_is_reported_lost_and_kept(make_project, blank_nlp, capsys):
