@@ -226,6 +226,11 @@ def _print_code(result):
                    f"{result['learned_from']} segments a person coded (positive examples) and "
                    f"{uncoded};\n"
                    "each segment of those interviews is decided only from other interviews' codes.")
+    if result.get("withheld"):
+        n = result["withheld"]
+        click.echo(f"{n} code{'s' if n != 1 else ''} a person rejected in review reached "
+                   f"{'their' if n != 1 else 'its'} threshold and {'were' if n != 1 else 'was'} "
+                   "not applied (kept as near misses; 'qualcx explain' shows them).")
 
 
 @cli.command()
@@ -665,8 +670,11 @@ def explain(state, segment):
     for c in e["machine"]:
         click.echo(f"  {c['code']} ({c['name']}) by {c['coder']}: score {_fmt(c['score'])}")
         _echo_evidence(c, e["start"])
-    click.echo("Near misses (scored, below the threshold):" + ("" if e["near_misses"] else
-                                                               " none"))
+    # a code a person rejected may have reached its threshold: it is kept as a near miss
+    withheld = any(c["evidence"].get("rejected_by") for c in e["near_misses"])
+    click.echo("Near misses (scored" + (" below the threshold, or rejected in review" if withheld
+                                        else ", below the threshold") + "):"
+               + ("" if e["near_misses"] else " none"))
     if e["no_near_miss"]:
         click.echo(f"  {e['no_near_miss']}")
     for c in e["near_misses"]:

@@ -26,7 +26,10 @@ How a code's score for a segment is made:
    gain over interview folds.
 4. **Decision.** A code is applied at or above its threshold (``thresholds`` per code,
    ``threshold`` otherwise), at most ``max_codes_per_segment`` per segment. A child code
-   implies its parent; a parent is applied alone only when no child qualifies.
+   implies its parent; a parent is applied alone only when no child qualifies. A code a
+   person rejected on a segment (``qualcx review``) is never applied there, whatever its
+   score: a human decision is not overridden by a machine run. It is that code only: a
+   rejected child implies no parent, and a rejected parent leaves its children free.
 
 Evidence stored with each machine coding, and with each near miss (a code that fell short of
 its threshold, see :func:`near_misses`), as JSON read by ``qualcx explain``::
@@ -52,6 +55,9 @@ its threshold, see :func:`near_misses`), as JSON read by ``qualcx explain``::
                 its weight in the score, how far this segment's human-coded neighbours are
                 trusted (0 to 1: how alike they are), the code's number of human examples and
                 the closest of them
+    rejected_by near misses only, when a person rejected the code on this segment: the
+                coders who did, sorted (the code may have reached its threshold; it was not
+                applied because of them)
 """
 
 from __future__ import annotations
@@ -81,14 +87,22 @@ def limits_for(code_ids: list[str], thresholds: dict, default_threshold: float) 
 
 
 def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, thresholds: dict,
-           default_threshold: float, max_codes: int = 3) -> list[list[int]]:
-    """Per segment, the column indexes of the codes applied (children over their parents)."""
+           default_threshold: float, max_codes: int = 3,
+           rejected: np.ndarray | None = None) -> list[list[int]]:
+    """Per segment, the column indexes of the codes applied (children over their parents).
+
+    Args:
+        rejected: bool, segments x codes: the codes a person rejected on each segment. They
+            do not qualify at all, so a rejected child neither takes its parent's place nor
+            implies it, and a rejected parent does not stop its children.
+    """
     limits = limits_for(code_ids, thresholds, default_threshold)
     below = {j: [code_ids.index(d) for d in codebook.descendants(c)[1:]]
              for j, c in enumerate(code_ids) if codebook.codes[c].children}
     chosen = []
-    for row in scores:
-        passed = [j for j in np.argsort(-row, kind="stable") if row[j] >= limits[j]]
+    for i, row in enumerate(scores):
+        passed = [j for j in np.argsort(-row, kind="stable") if row[j] >= limits[j]
+                  and (rejected is None or not rejected[i, j])]
         ids = set(passed)
         # A parent is implied by any chosen descendant, so it is only kept alone.
         keep = [j for j in passed if not any(d in ids for d in below.get(j, ()))]
@@ -96,18 +110,57 @@ def decide(scores: np.ndarray, code_ids: list[str], codebook: Codebook, threshol
     return chosen
 
 
-def near_misses(scores: np.ndarray, limits: np.ndarray) -> list[list[int]]:
+def ancestor_columns(code_ids: list[str], codebook: Codebook) -> dict[int, list[int]]:
+    """Each code's column mapped to its ancestors' columns (codes with a parent only)."""
+    col = {c: j for j, c in enumerate(code_ids)}
+    return {j: [col[a] for a in codebook.ancestors(c) if a in col]
+            for j, c in enumerate(code_ids) if codebook.codes[c].parent is not None}
+
+
+def near_misses(scores: np.ndarray, limits: np.ndarray, chosen: list[list[int]] | None = None,
+                ancestors: dict[int, list[int]] | None = None,
+                rejected: np.ndarray | None = None) -> list[list[int]]:
     """Per segment, the column indexes of its best codes below their threshold, best first.
 
     At most :data:`MAX_NEAR_MISSES`, each scoring at least :data:`NEAR_MISS_FLOOR`; ties keep
     the codebook's order, so the same scores give the same near misses.
+
+    Args:
+        chosen: per segment, the codes applied (:func:`decide`); their ancestors
+            (``ancestors``, from :func:`ancestor_columns`) are implied by them, so never near
+            misses.
+        rejected: bool, segments x codes: the codes a person rejected on each segment. One
+            that reached its threshold would have been applied: it is a near miss all the
+            same, listed first and beyond :data:`MAX_NEAR_MISSES`, so a rejection stays
+            visible.
     """
     out = []
-    for row in scores:
-        short = [int(j) for j in np.argsort(-row, kind="stable")
-                 if NEAR_MISS_FLOOR <= row[j] < limits[j]]
-        out.append(short[:MAX_NEAR_MISSES])
+    for i, row in enumerate(scores):
+        implied = {a for j in (chosen[i] if chosen is not None else ())
+                   for a in (ancestors or {}).get(j, ())}
+        order = [int(j) for j in np.argsort(-row, kind="stable") if j not in implied]
+        withheld = [j for j in order if rejected is not None and rejected[i, j]
+                    and row[j] >= limits[j]]
+        short = [j for j in order if NEAR_MISS_FLOOR <= row[j] < limits[j]]
+        out.append(withheld + short[:MAX_NEAR_MISSES])
     return out
+
+
+def rejections_by_segment(store, segments: list[dict], code_ids: list[str]
+                          ) -> tuple[np.ndarray, dict[tuple[int, int], list[str]]]:
+    """The codes people rejected on the segments (bool, segments x codes) and who rejected
+    each, by (row, column). A rejection whose text was lost in a re-ingest (no segment) and a
+    rejected code no longer in the codebook reject nothing."""
+    row = {s["id"]: i for i, s in enumerate(segments)}
+    col = {c: j for j, c in enumerate(code_ids)}
+    by: dict[tuple[int, int], list[str]] = {}
+    for r in store.rejections():
+        if r["segment_id"] in row and r["code"] in col:
+            by.setdefault((row[r["segment_id"]], col[r["code"]]), []).append(r["coder"])
+    mask = np.zeros((len(segments), len(code_ids)), dtype=bool)
+    for i, j in by:
+        mask[i, j] = True
+    return mask, {k: sorted(set(v)) for k, v in by.items()}
 
 
 @dataclass
@@ -184,12 +237,16 @@ def _learn(scores, parts, vecs, labels, groups, settings) -> np.ndarray:
 def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     """Apply the codebook to every respondent segment and store the machine codings.
 
-    Only this coder's earlier machine codings are replaced; human codings are never touched.
+    Only this coder's earlier machine codings are replaced; human codings are never touched,
+    and a code a person rejected on a segment is not applied there (:func:`decide`): it is
+    stored as a near miss, its evidence naming who rejected it (``rejected_by``).
     Each segment's near misses (:func:`near_misses`) replace its earlier ones, in the same
     transaction, in their own table, so counts, exports and agreement never see them.
 
     Returns:
-        A summary: segments, codings, coded segments, codings per code, the number of
+        A summary: segments, codings, coded segments, codings per code, the codes that reached
+        their threshold but were not applied because a person rejected them (``withheld``),
+        the number of
         human-coded segments learned from (and of segments left uncoded in human-coded
         interviews, learned from as negatives), of the interviews they belong to, and whether
         uncoded segments were negatives at all (``learned_complete``: human_codes_complete).
@@ -199,18 +256,20 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     settings = project.settings
     scored = score_project(project, embedder, keyword_nlp, progress)
     code_ids, scores, parts = scored.code_ids, scored.scores, scored.parts
+    rejected, rejected_by = rejections_by_segment(project.store, scored.segments, code_ids)
     chosen = decide(scores, code_ids, project.codebook, settings["thresholds"],
-                    settings["threshold"], int(settings["max_codes_per_segment"]))
+                    settings["threshold"], int(settings["max_codes_per_segment"]), rejected)
     limits = limits_for(code_ids, settings["thresholds"], settings["threshold"])
-    missed = near_misses(scores, limits)
+    missed = near_misses(scores, limits, chosen, ancestor_columns(code_ids, project.codebook),
+                         rejected)
     coder, created = settings["coder_name"], now_iso()
     weight = float(settings["context_weight"])
 
-    def evidence(i, j):
+    def evidence(i, j, **extra):
         ev = explain(i, j, parts, scored.protos, scored.hits, code_ids[j],
                      scored.questions.get(scored.segments[i]["question_turn"]), weight,
                      scores[i, j])
-        return json.dumps(ev, ensure_ascii=False, sort_keys=True)
+        return json.dumps({**ev, **extra}, ensure_ascii=False, sort_keys=True)
     rows, short = [], []
     for i, seg in enumerate(scored.segments):
         for j in chosen[i]:
@@ -218,8 +277,9 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
                          code_ids[j], coder, float(round(scores[i, j], 4)), evidence(i, j),
                          created))
         for j in missed[i]:
+            by = {"rejected_by": rejected_by[i, j]} if (i, j) in rejected_by else {}
             short.append((seg["id"], code_ids[j], coder, float(round(scores[i, j], 4)),
-                          float(limits[j]), evidence(i, j), created))
+                          float(limits[j]), evidence(i, j, **by), created))
     with project.store.transaction() as db:
         db.execute("DELETE FROM codings WHERE is_machine = 1 AND coder = ?", (coder,))
         db.executemany('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
@@ -237,6 +297,8 @@ def code_project(project, embedder, keyword_nlp, progress=None) -> dict:
     labels = parts.get("labels")
     return {"segments": len(scored.segments), "codings": len(rows),
             "coded_segments": sum(1 for c in chosen if c), "per_code": per_code,
+            "withheld": sum(1 for i, cols in enumerate(missed) for j in cols
+                            if rejected[i, j] and scores[i, j] >= limits[j]),
             "learned_from": 0 if labels is None else int(labels.y.any(axis=1).sum()),
             "learned_negatives": 0 if labels is None else int((~labels.y.any(axis=1)
                                                                & labels.known.all(axis=1)).sum()),

@@ -411,11 +411,14 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
     interview's characters, like the segment's own; ``code`` is the coding's code, so the
     calibration line can say when evidence stored before rivals were kept names the code
     itself as the segment's strongest. A rival is a code that is not the code, its ancestor
-    or its descendant. Keys this function
+    or its descendant. A near miss a person rejected on the segment (``rejected_by``) says
+    so first: that, not its score, is why it was not applied. Keys this function
     does not know (a store written by another version) are still shown, as ``name: value`` in
     words.
     """
     lines, shown = [], {"score", "keywords"}
+    if ev.get("rejected_by"):
+        lines.append(f"rejected by {', '.join(ev['rejected_by'])} in review; not applied")
     if "zero_shot" in ev:
         lines.append(f"zero-shot score (the codebook's evidence alone): {_num(ev['zero_shot'])}")
     nearest = ev.get("nearest") or {}
@@ -471,7 +474,7 @@ def evidence_lines(ev: dict, offset: int = 0, code: str | None = None) -> list[s
             lines.append(f"nearest segment a person coded with it: segment {near.get('segment_id')} "
                          f"{_quote(near.get('text'))} cosine {_num(near.get('similarity'))}")
     shown |= {"zero_shot", "semantic", "nearest", "negative", "keyword_matches", "context",
-              "calibration", "learned"}
+              "calibration", "learned", "rejected_by"}
     lines += [f"{key.replace('_', ' ')}: {_plain(ev[key])}" for key in sorted(set(ev) - shown)
               if ev[key] is not None]
     return lines

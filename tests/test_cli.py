@@ -196,3 +196,7 @@ def test_code_summary_says_the_counts_are_the_machine_s_and_what_it_learned_from
     _print_code({"segments": 3, "codings": 0, "coded_segments": 0, "learned_from": 0})
     assert capsys.readouterr().out == ("Coded 3 segments: 0 machine codings, 0 segments with at "
                                        "least one machine code.\n")
+    _print_code({"segments": 3, "codings": 1, "coded_segments": 1, "withheld": 2})
+    assert capsys.readouterr().out.splitlines()[1] == (
+        "2 codes a person rejected in review reached their threshold and were not applied "
+        "(kept as near misses; 'qualcx explain' shows them).")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import qualcx.code as code_module
-from qualcx.code import (Labels, Prototype, build_prototypes, calibrate, code_project,
-                         cross_validate, decide, learned_scores, rival_codes,
-                         score_segments)
+from qualcx.code import (Labels, Prototype, ancestor_columns, build_prototypes, calibrate,
+                         code_project, cross_validate, decide, learned_scores, near_misses,
+                         rival_codes, score_segments)
 from qualcx.codebook import parse_codebook
 from qualcx.nlp import Embedder
 from qualcx.project import Project
@@ -130,6 +130,40 @@ def test_children_imply_parents_and_parent_alone_when_no_child_fits():
     chosen = decide(scores, IDS, CB, {}, 0.5)
     assert [[IDS[j] for j in row] for row in chosen] == [["churn.price"], ["churn"], []]
     assert decide(scores, IDS, CB, {"churn.price": 0.85}, 0.5)[0] == [IDS.index("churn")]
+
+
+def test_a_rejected_code_is_not_applied_and_only_that_code_is_rejected():
+    scores = np.array([[0.9, 0.8, 0.1],    # churn.price rejected: the parent alone
+                       [0.4, 0.8, 0.1],    # churn.price rejected, churn below: nothing
+                       [0.9, 0.8, 0.1],    # churn rejected: its child still applies
+                       [0.9, 0.8, 0.1]])   # nothing rejected
+    rejected = np.zeros_like(scores, dtype=bool)
+    rejected[0, 1] = rejected[1, 1] = rejected[2, 0] = True
+    chosen = decide(scores, IDS, CB, {}, 0.5, rejected=rejected)
+    assert [[IDS[j] for j in row] for row in chosen] == [["churn"], [], ["churn.price"],
+                                                         ["churn.price"]]
+    # one code per segment: a rejected code does not take the only place
+    scores = np.array([[0.6, 0.1, 0.9]])
+    assert decide(scores, IDS, CB, {}, 0.5, 1, np.array([[False, False, True]])) == [[0]]
+
+
+def test_near_misses_leave_out_implied_parents_and_keep_rejected_codes(monkeypatch):
+    limits = np.full(3, 0.5)
+    scores = np.array([[0.45, 0.8, 0.3],   # churn.price applied: churn is implied, no near miss
+                       [0.45, 0.8, 0.3],   # churn.price rejected: a near miss, and churn too
+                       [0.45, 0.2, 0.3]])  # no code applied: churn is a near miss
+    chosen = [[1], [], []]
+    rejected = np.zeros_like(scores, dtype=bool)
+    rejected[1, 1] = True
+    missed = near_misses(scores, limits, chosen, ancestor_columns(IDS, CB), rejected)
+    assert [[IDS[j] for j in row] for row in missed] == [
+        ["support"], ["churn.price", "churn", "support"], ["churn", "support"]]
+    assert ancestor_columns(IDS, CB) == {1: [0]}
+    # a rejected code over its threshold is kept beyond the cap of near misses
+    monkeypatch.setattr(code_module, "MAX_NEAR_MISSES", 1)
+    many = np.array([[0.45, 0.9, 0.4]])
+    assert near_misses(many, limits, [[]], {}, np.array([[False, True, False]])) == [[1, 0]]
+    assert near_misses(many, limits) == [[0]]
 
 
 def test_prototypes_include_children_examples_for_the_parent():

@@ -644,6 +644,66 @@ def test_near_misses_are_not_codings(project, tmp_path, hash_embedder, blank_nlp
     assert (price.both, price.only_a) == (0, 1)
 
 
+def _machine(project):
+    seg = {r["id"]: r["idx"] for r in project.store.respondent_segments()}
+    return sorted((seg[r["segment_id"]], r["code"], r["score"]) for r in project.store.db.execute(
+        "SELECT * FROM codings WHERE is_machine = 1"))
+
+
+def test_a_code_rejected_in_review_is_not_applied_but_kept_as_a_near_miss(project, tmp_path,
+                                                                          hash_embedder,
+                                                                          blank_nlp):
+    import csv
+    from qualcx.analysis import load_corpus
+    _machine_code(project, hash_embedder, blank_nlp)
+    before = _machine(project)
+    assert [m[:2] for m in before] == [(0, "churn.price"), (1, "churn.price"), (2, "support")]
+    seg = {r["idx"]: r["id"] for r in project.store.respondent_segments()}
+    # ana rejects churn.price on the first segment and churn (the parent) on the second, and
+    # accepts support on the third
+    path = text_file(tmp_path, f"segment_id,code,decision\n{seg[0]},churn.price,reject\n"
+                     f"{seg[1]},churn,reject\n{seg[2]},support,accept\n", "r.csv")
+    assert import_review(project, path, "ana").rejected == 2
+    summary = code_project(project, Embedder("hash", project.store, model=hash_embedder),
+                           blank_nlp)
+    # the rejected child is gone and implies nothing: its parent (0.98) is applied alone; the
+    # rejected parent leaves its child; the accept changes nothing
+    assert [m[:2] for m in _machine(project)] == [(0, "churn"), (1, "churn.price"),
+                                                  (2, "support")]
+    assert summary["withheld"] == 1
+    [(seg_id, code, _, score, threshold, evidence)] = _near_misses(project)
+    assert (seg_id, code, threshold) == (seg[0], "churn.price", 0.5) and score >= threshold
+    assert json.loads(evidence)["rejected_by"] == ["ana"]
+    out = tmp_path / "codings.csv"
+    assert CliRunner().invoke(cli, ["-p", str(project.root), "export", "--table", "codings",
+                                    "-o", str(out)]).exit_code == 0
+    exported = {(int(r["segment"]), r["code"]) for r in csv.DictReader(out.open()) if r["code"]}
+    assert (0, "churn.price") not in exported and (0, "churn") in exported
+    assert "churn.price" not in load_corpus(project.store).codes_by_segment[seg[0]]
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert ("Near misses (scored below the threshold, or rejected in review):\n"
+            f"  churn.price (Price as a reason to leave) by qualcx: score {score:.2f}, "
+            "threshold 0.50\n"
+            "      rejected by ana in review; not applied\n") in result.output
+    # a rejection that lost its segment in a re-ingest rejects nothing
+    project.store.db.execute("UPDATE rejections SET segment_id = NULL WHERE code = 'churn.price'")
+    _machine_code(project, hash_embedder, blank_nlp)
+    assert [m[:2] for m in _machine(project)] == [m[:2] for m in before]
+    assert _near_misses(project) == []
+
+
+def test_a_parent_implied_by_an_applied_child_is_no_near_miss(project, hash_embedder,
+                                                              blank_nlp):
+    toml = project.root / "qualcx.toml"
+    toml.write_text(toml.read_text() + 'thresholds = { churn = 0.99 }\n')
+    project = Project(project.root)  # churn scores 0.98 and 0.95, below; churn.price applies
+    _machine_code(project, hash_embedder, blank_nlp)
+    assert [m[1] for m in _machine(project)] == ["churn.price", "churn.price", "support"]
+    assert _near_misses(project) == []
+    result = CliRunner().invoke(cli, ["-p", str(project.root), "explain", "rita_2024:0"])
+    assert "Near misses (scored, below the threshold): none" in result.output
+
+
 def test_reingest_removes_the_near_misses_of_replaced_segments(project, hash_embedder,
                                                                blank_nlp):
     project = _strict_price(project)
