@@ -11,15 +11,19 @@ Units:
   entered) codes, and, from a review sheet (``qualcx review --import``), the segments of the
   rows they decided: a review decision is about its row, and the rows left blank are no
   judgement. With ``units="coded"`` only the segments at least one of the two coders coded
-  count, for coders who coded a sample of passages rather than every segment.
+  count. With ``units="judged"`` only the segments coder A (the reference) judged one by one
+  count: those they coded and those where they made a review decision (accepted, rejected or
+  added a code). That is the choice for a coded sample: a segment the person never read is no
+  "no" from them, so counting it (as ``"coded"`` does for the segments only the machine
+  coded) makes precision meaningless; on the judged segments precision and recall both mean
+  something.
 * codes accepted in review: a machine code a person accepted in review is stored as their
-  coding, but it agrees with the machine by construction, so by default it is left out, as if
-  the review had not happened: the segment counts as the person coded it independently. In
-  an interview they coded in full it is a unit without that code (their own coding had left
-  it out); elsewhere it is no unit unless they added or rejected a code there, and even then
-  the accepted code is not compared there, so an acceptance never makes a segment where they
-  "coded nothing else". ``include_reviewed=True`` counts it. Codes a person added in review,
-  and imported codes, always count.
+  coding, but it was not coded independently, so by default that (segment, code) decision is
+  neither agreement nor disagreement: it is compared on neither side (``decisions_left_out``
+  says how many such decisions the pool lost), the segment's other codes still are. An
+  acceptance alone never makes a segment a unit, except with ``units="judged"``, where the
+  segment was read. ``include_reviewed=True`` counts it as coded by both. Codes a person
+  added in review, and imported codes, always count.
 * interview level: the interviews holding a segment both coders judged; the decision is "did
   this interview touch this code" (through any of its segments).
 
@@ -39,6 +43,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 LEVELS = ("segment", "interview")
+UNITS = ("interviews", "coded", "judged")
 POOLING = ("overall: micro-average over every codebook code x unit decision; mean kappa: the "
            "mean of the codebook codes' kappas that are defined; codes not in the codebook are "
            "listed but not pooled")
@@ -97,6 +102,8 @@ class AgreementResult:
     disagreements: tuple[Disagreement, ...]
     unknown_codes: tuple[str, ...] = ()
     reviewed_left_out: int = 0  # codings accepted from the machine in review, not counted
+    decisions_left_out: int = 0  # the codebook code x unit decisions they take out of the pool
+    unit_choice: str = "interviews"  # which segments are units (see UNITS)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -193,17 +200,26 @@ def coder_span(store, coder: str, include_reviewed: bool = False
     return full, decided
 
 
-def _accepted_elsewhere(store, coder: str, full: set[str]) -> dict[int, set[str]]:
-    """Per segment outside the coder's fully coded interviews, the codes they accepted from
-    the machine in review: on such a segment the coder judged only the codes they decided,
-    and an accepted code is no independent judgement."""
+def _accepted(store, coder: str) -> dict[int, set[str]]:
+    """Per segment, the codes the coder accepted from the machine in review: no independent
+    judgement either way, so by default those (segment, code) decisions are compared on
+    neither side, wherever the segment lies."""
     out: dict[int, set[str]] = {}
-    for r in store.db.execute("SELECT segment_id, interview_id, code, evidence FROM codings "
-                              "WHERE coder = ? AND is_machine = 0 AND segment_id IS NOT NULL",
-                              (coder,)):
-        if r["interview_id"] not in full and _review_decision(r["evidence"]) == "accept":
+    for r in store.db.execute("SELECT segment_id, code, evidence FROM codings WHERE coder = ? "
+                              "AND is_machine = 0 AND segment_id IS NOT NULL", (coder,)):
+        if _review_decision(r["evidence"]) == "accept":
             out.setdefault(r["segment_id"], set()).add(r["code"])
     return out
+
+
+def judged_segments(store, coder: str) -> set[int]:
+    """The segments a coder judged one by one: those they coded (imported, entered or in
+    review, acceptances included) and those where they rejected a code in review. For a coded
+    sample these are the only segments where the coder's "no" means something."""
+    return {r[0] for r in store.db.execute(
+        "SELECT segment_id FROM codings WHERE coder = ? AND segment_id IS NOT NULL "
+        "UNION SELECT segment_id FROM rejections WHERE coder = ? AND segment_id IS NOT NULL",
+        (coder, coder))}
 
 
 def _coder_codes(store, coder: str, include_reviewed: bool = False
@@ -236,31 +252,39 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
         coder_b: the coder compared with it (usually the machine, ``settings["coder_name"]``).
         codebook: the project's codebook (for the code order and the hierarchy).
         level: ``"segment"`` or ``"interview"``.
-        units: ``"interviews"`` (every respondent segment of the interviews both coded) or
-            ``"coded"`` (only segments at least one of them coded); segment level only.
-        include_reviewed: count the machine codes a human accepted in review as that human's
-            (they agree with the machine by construction, so by default they are left out).
+        units: ``"interviews"`` (every respondent segment of the interviews both coded),
+            ``"coded"`` (only segments at least one of them coded) or ``"judged"`` (only
+            segments coder A coded or made a review decision on); segment level only.
+        include_reviewed: count the machine codes a human accepted in review as coded by both
+            (they agree with the machine by construction, so by default those decisions are
+            compared on neither side).
 
     Returns:
         An :class:`AgreementResult`; undefined figures are None.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    if units not in UNITS:
+        raise ValueError(f"units must be one of {UNITS}, not {units!r}")
     all_segments = store.respondent_segments()
     judged = all_segments
     raw_a = _coder_codes(store, coder_a, include_reviewed)
     raw_b = _coder_codes(store, coder_b, include_reviewed)
-    # Per coder, segment -> codes they accepted in review where they judged no more than the
-    # rows they decided: those (unit, code) decisions are left out, not counted as "no".
+    # Per coder, segment -> codes they accepted in review: those (unit, code) decisions are
+    # left out on both sides, not counted as a "no" from the coder who accepted.
     accepted: tuple[dict[int, set[str]], dict[int, set[str]]] = ({}, {})
     for coder, mine in ((coder_a, accepted[0]), (coder_b, accepted[1])):
-        span = coder_span(store, coder, include_reviewed)
-        if span is not None:
-            full, decided = span
-            judged = [s for s in judged if s["interview_id"] in full or s["id"] in decided]
-            if not include_reviewed:
-                mine.update({seg_id: _with_ancestors(codes, codebook)
-                             for seg_id, codes in _accepted_elsewhere(store, coder, full).items()})
+        if level == "segment" and units == "judged" and coder == coder_a:
+            keep = judged_segments(store, coder)
+            judged = [s for s in judged if s["id"] in keep]
+        else:
+            span = coder_span(store, coder, include_reviewed)
+            if span is not None:
+                full, decided = span
+                judged = [s for s in judged if s["interview_id"] in full or s["id"] in decided]
+        if not include_reviewed and not is_machine_coder(store, coder):
+            mine.update({seg_id: _with_ancestors(codes, codebook)
+                         for seg_id, codes in _accepted(store, coder).items()})
     interviews = {s["interview_id"] for s in judged}
     # An interview touches a code through any of its segments; segments are units only where
     # both coders judged them.
@@ -296,10 +320,12 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
                         | (accepted[1].get(s["id"], set()) - sets_b[i]))
     rows, disagreements = [], []
     totals = np.zeros(4, dtype=int)
+    skipped = 0
     for code in order:
         counts = np.zeros(4, dtype=int)
         for key in unit_keys:
             if code in skip[key]:
+                skipped += code in codebook.codes
                 continue
             a, b = code in sets_a[key], code in sets_b[key]
             counts[0 if a and b else 1 if a else 2 if b else 3] += 1
@@ -313,7 +339,7 @@ def agreement(store, coder_a: str, coder_b: str, codebook, level: str = "segment
     kappas = [r.kappa for r in rows if r.kappa is not None and r.code in codebook.codes]
     return AgreementResult(coder_a, coder_b, level, len(unit_keys), tuple(sorted(interviews)),
                            tuple(rows), overall, float(np.mean(kappas)) if kappas else None,
-                           tuple(disagreements), tuple(unknown), left_out)
+                           tuple(disagreements), tuple(unknown), left_out, skipped, units)
 
 
 def _disagreement(key, info: dict, code: str, coder: str, raw: dict) -> Disagreement:
@@ -333,9 +359,16 @@ def default_pairs(store, machine: str) -> list[tuple[str, str]]:
 
 def default_units(settings) -> str:
     """Segment units when none are asked for: every segment of the interviews a person coded
-    when their codes are complete (``human_codes_complete``), else only the coded segments
-    (a sample's uncoded segments are no judgement)."""
-    return "interviews" if settings["human_codes_complete"] else "coded"
+    when their codes are complete (``human_codes_complete``), else only the segments the
+    person judged (a sample's unread segments are no judgement, whoever else coded them)."""
+    return "interviews" if settings["human_codes_complete"] else "judged"
+
+
+def units_phrase(units: str, coder_a: str) -> str:
+    """Which respondent segments are units, as words that go before "N interviews"."""
+    return {"interviews": "of",
+            "coded": "either coder coded in",
+            "judged": f"{coder_a} (the reference) judged, coded or decided in review, in"}[units]
 
 
 def agreement_summary(project) -> dict | None:
@@ -345,9 +378,12 @@ def agreement_summary(project) -> dict | None:
         None when the project holds no human codes. Otherwise a dict with ``machine_coder``,
         ``note`` (the hierarchy rule), ``pooling``, ``units`` (see :func:`default_units`) and
         ``pairs``: one entry per human coder with ``coder_a`` (the human), ``coder_b`` (the
-        machine), ``reviewed_left_out`` (their codings accepted from the machine in review,
+        machine), ``units_phrase`` (which segments are units, see :func:`units_phrase`),
+        ``reviewed_left_out`` (their codings accepted from the machine in review,
         not counted) with ``reviewed_note`` (a sentence saying so, or "") and, for
-        ``"segment"`` and ``"interview"``, a dict with ``units``, ``interviews``, ``overall``
+        ``"segment"`` and ``"interview"``, a dict with ``units``, ``interviews``,
+        ``decisions_left_out`` (code x unit decisions of accepted codes, compared on neither
+        side), ``overall``
         (a code row plus ``mean_kappa``) and ``codes`` (rows with keys code, kappa, alpha,
         percent, precision, recall, f1, both, only_a, only_b, neither, n). Pairs are listed
         only when the machine has coded.
@@ -361,16 +397,19 @@ def agreement_summary(project) -> dict | None:
     pairs = []
     if is_machine_coder(store, machine):
         for human, _ in default_pairs(store, machine):
-            entry = {"coder_a": human, "coder_b": machine, "reviewed_left_out": 0}
+            entry = {"coder_a": human, "coder_b": machine, "reviewed_left_out": 0,
+                     "units_phrase": units_phrase(units, human)}
             for level in LEVELS:
                 res = agreement(store, human, machine, project.codebook, level, units)
                 entry["reviewed_left_out"] = res.reviewed_left_out
                 entry[level] = {"units": res.units, "interviews": len(res.interviews),
+                                "decisions_left_out": res.decisions_left_out,
                                 "overall": {**res.overall.as_dict(), "mean_kappa": res.mean_kappa},
                                 "codes": [r.as_dict() for r in res.codes]}
-            entry["reviewed_note"] = (reviewed_note(entry["reviewed_left_out"]) + " (qualcx "
-                                      "agree --include-reviewed counts them)"
-                                      if entry["reviewed_left_out"] else "")
+            entry["reviewed_note"] = (
+                reviewed_note(entry["reviewed_left_out"], entry["segment"]["decisions_left_out"])
+                + " (qualcx agree --include-reviewed counts them)"
+                if entry["reviewed_left_out"] else "")
             pairs.append(entry)
     return {"machine_coder": machine, "note": HIERARCHY_NOTE, "pooling": POOLING, "units": units,
             "pairs": pairs}
@@ -380,9 +419,14 @@ REVIEWED_NOTE = ("{n} coding{s} accepted from the machine in review {are} left o
                  "with it by construction")
 
 
-def reviewed_note(n: int) -> str:
-    """The sentence saying how many review acceptances agreement leaves out."""
-    return REVIEWED_NOTE.format(n=n, s="s" if n != 1 else "", are="are" if n != 1 else "is")
+def reviewed_note(n: int, decisions: int | None = None) -> str:
+    """The sentence saying how many review acceptances agreement leaves out, and, given
+    ``decisions``, how many code x segment decisions that takes out of the comparison."""
+    note = REVIEWED_NOTE.format(n=n, s="s" if n != 1 else "", are="are" if n != 1 else "is")
+    if decisions is None:
+        return note
+    return (f"{note}, so {decisions} code × segment decision{'s' if decisions != 1 else ''} "
+            "(with the parents they imply) count as neither agreement nor disagreement")
 
 
 def disagreement_rows(result: AgreementResult) -> list[dict]:

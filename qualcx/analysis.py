@@ -390,8 +390,8 @@ def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[t
         why = [f"{n} interview{'s' if n != 1 else ''} (at least {min_interviews} are needed)"] \
             if n < min_interviews else []
         if small:
-            why.append(f"{'a group' if len(small) == 1 else 'groups'} by {attribute} with "
-                       f"fewer than {min_per_group} interviews, "
+            why.append(f"{'a group' if len(small) == 1 else 'groups'} with fewer than "
+                       f"{min_per_group} interviews when compared by {attribute}: "
                        + prose_list([f"{g} ({k})" for g, k in small], shown=3))
         return None, (f"The sample is too small to judge saturation: {'; '.join(why)}. The "
                       "counts below show when codes and themes first appeared, nothing more.")

@@ -550,10 +550,11 @@ def _fmt(value, percent=False) -> str:
     return f"{100 * value:.1f}" if percent else f"{value:.2f}"
 
 
-def _print_agreement(res, names: dict, units: str = "interviews") -> None:
+def _print_agreement(res, names: dict) -> None:
+    from .agree import units_phrase
     n = len(res.interviews)
     both = f"the {n} interview{'s' if n != 1 else ''} both coded"
-    which = "either coder coded in" if units == "coded" else "of"
+    which = units_phrase(res.unit_choice, res.coder_a)
     over = (f"{res.units} respondent segment{'s' if res.units != 1 else ''} {which} {both}"
             if res.level == "segment" else both)  # at interview level the units are those
     click.echo(f"\n{res.level.capitalize()} level: {res.coder_a} (A, reference) vs {res.coder_b} "
@@ -568,19 +569,25 @@ def _print_agreement(res, names: dict, units: str = "interviews") -> None:
     _table(rows)
     click.echo(f"mean of per-code kappas: {_fmt(res.mean_kappa)}; disagreements: "
                f"{len(res.disagreements)}")
+    if res.decisions_left_out:
+        d = res.decisions_left_out
+        click.echo(f"left out: {d} code × {res.level} decision{'s' if d != 1 else ''} of codes "
+                   "accepted in review (neither agreement nor disagreement)")
 
 
 @cli.command()
 @click.argument("coders", nargs=-1)
 @click.option("--level", type=click.Choice(["segment", "interview", "both"]), default="both",
               show_default=True, help="Unit of agreement.")
-@click.option("--units", type=click.Choice(["interviews", "coded"]), default=None,
-              help="Segment units: every respondent segment of the interviews both coded, or only "
-                   "segments either coder coded (for a coded sample). Default: interviews, or "
-                   "coded when human_codes_complete = false.")
+@click.option("--units", type=click.Choice(["interviews", "coded", "judged"]), default=None,
+              help="Segment units: every respondent segment of the interviews both coded; only "
+                   "segments either coder coded; or only segments coder A (the reference) "
+                   "judged: coded, or decided in review (for a coded sample). Default: "
+                   "interviews, or judged when human_codes_complete = false.")
 @click.option("--include-reviewed", is_flag=True,
-              help="Count the machine codes a person accepted in review as theirs (left out by "
-                   "default: they agree with the machine by construction).")
+              help="Count the machine codes a person accepted in review as coded by both (by "
+                   "default those code decisions are compared on neither side: they agree with "
+                   "the machine by construction).")
 @click.option("--disagreements", "disagreements_out", type=click.Path(dir_okay=False),
               default=None, help="Write the disagreements to review to this CSV file.")
 @pass_state
@@ -621,24 +628,27 @@ def agree(state, coders, level, units, include_reviewed, disagreements_out):
                               "the machine's)")
     if units is None:
         units = default_units(project.settings)
-        if units == "coded" and level != "interview":
-            click.echo("Segment units: only the segments either coder coded, since "
-                       "human_codes_complete = false (the human codes are a sample); "
-                       "--units interviews counts every segment of the interviews both coded.")
+        if units == "judged" and level != "interview":
+            click.echo("Segment units: only the segments the reference coder (A) judged, coded "
+                       "or decided in review, since human_codes_complete = false (the human "
+                       "codes are a sample): precision and recall both hold for those segments. "
+                       "--units coded adds the segments only B coded (as A's \"no\"); --units "
+                       "interviews counts every segment of the interviews both coded.")
     names = project.codebook.codes
     found = []
     for a, b in pairs:
         for lvl in (("segment", "interview") if level == "both" else (level,)):
             res = agreement(project.store, a, b, project.codebook, lvl, units, include_reviewed)
-            _print_agreement(res, names, units)
+            _print_agreement(res, names)
             found.extend(disagreement_rows(res))
     accepted = sum(accepted_in_review(project.store, c) for c in {c for p in pairs for c in p})
     if accepted and not include_reviewed:
-        click.echo(f"\n{reviewed_note(accepted)}; --include-reviewed counts them.")
+        click.echo(f"\n{reviewed_note(accepted)}; each such code decision is compared on neither "
+                   "side (see \"left out\" under the tables); --include-reviewed counts them.")
     elif accepted:
         click.echo(f"\n{accepted} coding{'s' if accepted != 1 else ''} accepted from the machine "
-                   f"in review {'are' if accepted != 1 else 'is'} counted (--include-reviewed): "
-                   "they agree with it by construction.")
+                   f"in review {'are' if accepted != 1 else 'is'} counted as coded by both "
+                   "(--include-reviewed): they agree with it by construction.")
     click.echo(f"\nNote: {HIERARCHY_NOTE}. Precision, recall and F1 are B's against A. {POOLING}. "
                "n/a: undefined (e.g. a code neither coder applied).")
     if disagreements_out:

@@ -179,12 +179,14 @@ def _agreement(w, agreement):
     for pair in agreement:
         w.para((f"{pair['a']} and {pair['b']}", "b"),
                f": {_num(pair['overall'].get('n'))} code × segment decisions "
-               f"({_num(pair['units'])} segments × {pair['codes_compared']} codes, pooled in the "
-               "All codes row) over the respondent "
-               f"segments {'either coder coded in' if pair['coded_only'] else 'of'} "
+               f"({_num(pair['units'])} segments × {pair['codes_compared']} codes"
+               + (f", less {_num(pair['decisions_left_out'])} left out"
+                  if pair["decisions_left_out"] else "")
+               + ", pooled in the All codes row) over the respondent "
+               f"segments {pair['units_phrase']} "
                f"{pair['interviews']} interview{'s' if pair['interviews'] != 1 else ''}"
                + (" (human_codes_complete = false: the human codes are a sample)"
-                  if pair["coded_only"] else "")
+                  if pair["sample"] else "")
                + "; a sub-code implies its parent."
                + (f" {pair['reviewed_left_out']}." if pair["reviewed_left_out"] else ""))
         rows = []

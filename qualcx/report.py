@@ -332,9 +332,12 @@ def _agreement_view(agreement) -> list[dict] | None:
     """Segment-level agreement per (human, machine) pair from ``agreement_summary``, for templates.
 
     Returns ``[{"a", "b", "overall", "codes", "units", "interviews", "codes_compared",
-    "interview_overall", "coded_only", "reviewed_left_out"}]``, or None when there is nothing
-    to show; ``units`` is the number of segments, so the overall row's Segments cell shows it,
-    not the pooled decisions (``coded_only``: the units are the segments either coder coded;
+    "interview_overall", "decisions_left_out", "sample", "units_phrase",
+    "reviewed_left_out"}]``, or None when there is nothing to show; ``units`` is the number of
+    segments, so the overall row's Segments cell shows it, not the pooled decisions
+    (``decisions_left_out``: code x segment decisions of codes accepted in review, left out of
+    the pool, which holds units x codes less these; ``sample``: the human codes are a sample,
+    so the units are not every segment; ``units_phrase``: which segments are units, in words;
     ``reviewed_left_out``: the sentence on the human's codings accepted from the machine in
     review, left out, or "").
     """
@@ -353,10 +356,14 @@ def _agreement_view(agreement) -> list[dict] | None:
                     "codes": [as_percent(r) for r in segment.get("codes", [])],
                     "units": segment.get("units", ""), "interviews": segment.get("interviews", 0),
                     # the overall row pools every code's decisions on these segments
+                    # decisions of codes accepted in review are left out of the pool
                     "codes_compared": (segment.get("overall", {}).get("n", 0)
-                                       // segment["units"]) if segment.get("units") else 0,
+                                       + segment.get("decisions_left_out", 0))
+                    // segment["units"] if segment.get("units") else 0,
                     "interview_overall": pair.get("interview", {}).get("overall", {}),
-                    "coded_only": agreement.get("units") == "coded",
+                    "decisions_left_out": segment.get("decisions_left_out", 0),
+                    "sample": agreement.get("units") != "interviews",
+                    "units_phrase": pair.get("units_phrase", "of"),
                     "reviewed_left_out": pair.get("reviewed_note", "")})
     return out or None
 

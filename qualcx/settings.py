@@ -44,7 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("human_codes_complete", True,
             "the human codes cover every passage of the interviews they are in, so uncoded "
             "segments there mean 'no code' (false: the codes are a sample; uncoded segments "
-            "are not negatives when learning, and 'qualcx agree' compares coded segments)"),
+            "are not negatives when learning, and 'qualcx agree' compares only the segments "
+            "the person judged: coded, or decided in review)"),
     Setting("neighbours", 10,
             "human-coded segments compared with each segment when learning from human codes"),
     Setting("learning_prior", 5.0,

@@ -191,17 +191,22 @@ def test_codes_accepted_in_review_are_left_out_unless_included(coded):
     _decide(coded, ("a", 2), "support", "accept")
     _decide(coded, ("b", 0), "support", "accept")
     res = agreement(coded.store, "ana", "qualcx", cb, "segment")
-    # as before the review: a:2 is a unit without support, and b is no unit at all
+    # a:2 is still a unit, but its support decision is neither agreement nor disagreement:
+    # it was not coded independently; b is no unit at all
     assert res.units == 3 and res.interviews == ("a",) and res.reviewed_left_out == 2
+    assert res.decisions_left_out == 1
     support = _row(res, "support")
-    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 1, 1)
-    assert (res.overall.both, res.overall.only_b, res.overall.neither) == (2, 1, 5)
+    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 0, 1)
+    assert (res.overall.both, res.overall.only_b, res.overall.neither, res.overall.n) == \
+        (2, 0, 5, 8)
+    assert ("a", 2, "support") not in {(d.interview, d.segment, d.code)
+                                       for d in res.disagreements}
     coded_units = agreement(coded.store, "ana", "qualcx", cb, "segment", units="coded")
     assert coded_units.units == 3 and coded_units.interviews == ("a",)
     assert agreement(coded.store, "ana", "qualcx", cb, "interview").interviews == ("a",)
     counted = agreement(coded.store, "ana", "qualcx", cb, "segment", include_reviewed=True)
     assert counted.units == 4 and counted.interviews == ("a", "b")
-    assert counted.reviewed_left_out == 0
+    assert counted.reviewed_left_out == 0 and counted.decisions_left_out == 0
     support = _row(counted, "support")
     assert (support.both, support.only_a, support.only_b, support.neither) == (3, 0, 0, 1)
 
@@ -243,17 +248,23 @@ def test_agree_says_how_many_accepted_codes_it_leaves_out(coded):
     result = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
     assert result.exit_code == 0, result.output
     assert ("1 coding accepted from the machine in review is left out: they agree with it by "
-            "construction; --include-reviewed counts them.") in result.output
+            "construction; each such code decision is compared on neither side (see \"left "
+            "out\" under the tables); --include-reviewed counts them.") in result.output
     support = next(line for line in result.output.splitlines() if line.startswith("support "))
-    assert support.split()[1:5] == ["1", "0", "1", "1"]
+    assert support.split()[1:5] == ["1", "0", "0", "1"]  # a:2 is compared on neither side
+    assert ("left out: 1 code × segment decision of codes accepted in review (neither "
+            "agreement nor disagreement)") in result.output
     included = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment",
                                    "--include-reviewed"])
-    assert "is counted (--include-reviewed)" in included.output
+    assert "is counted as coded by both (--include-reviewed)" in included.output
+    assert "left out:" not in included.output
     support = next(line for line in included.output.splitlines() if line.startswith("support "))
     assert support.split()[1:5] == ["2", "0", "0", "1"]
     pair = agreement_summary(coded)["pairs"][0]
     assert pair["reviewed_left_out"] == 1 and pair["reviewed_note"].startswith(
-        "1 coding accepted from the machine in review is left out")
+        "1 coding accepted from the machine in review is left out: they agree with it by "
+        "construction, so 1 code × segment decision (with the parents they imply) count as "
+        "neither agreement nor disagreement")
 
 
 def test_importing_a_code_accepted_in_review_makes_it_independent(coded, tmp_path):
@@ -268,25 +279,58 @@ def test_importing_a_code_accepted_in_review_makes_it_independent(coded, tmp_pat
 
 
 # -- human codes that are a sample ---------------------------------------------------------------
-def test_agree_compares_coded_segments_when_human_codes_are_a_sample(coded):
+def test_agree_compares_judged_segments_when_human_codes_are_a_sample(coded):
     runner = CliRunner()
     complete = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
-    assert "Segment units: only the segments either coder coded" not in complete.output
+    assert "Segment units:" not in complete.output
     (coded.root / "qualcx.toml").write_text('segment_unit = "sentence"\n'
                                             "human_codes_complete = false\n")
     sample = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
     assert sample.exit_code == 0, sample.output
-    assert ("Segment units: only the segments either coder coded, since human_codes_complete = "
-            "false (the human codes are a sample); --units interviews counts every segment of "
-            "the interviews both coded.") in sample.output
-    # a:2 has the machine's support: still 3 units; add a segment nobody coded to see units shrink
-    with coded.store.transaction() as db:
-        db.execute("DELETE FROM codings WHERE coder = 'qualcx' AND text = 'We had lunch.'")
-    sample = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment"])
-    assert "2 respondent segments either coder coded in the 1 interview both coded" in sample.output
+    assert ("Segment units: only the segments the reference coder (A) judged, coded or decided "
+            "in review, since human_codes_complete = false (the human codes are a sample): "
+            "precision and recall both hold for those segments. --units coded adds the segments "
+            "only B coded (as A's \"no\"); --units interviews counts every segment of the "
+            "interviews both coded.") in sample.output
+    # a:2 has only the machine's support: ana never judged it, so it is no unit
+    assert ("2 respondent segments ana (the reference) judged, coded or decided in review, in "
+            "the 1 interview both coded") in sample.output
+    coded_units = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment",
+                                      "--units", "coded"])
+    assert "3 respondent segments either coder coded in the 1 interview both coded" in \
+        coded_units.output and "Segment units:" not in coded_units.output
     every = runner.invoke(cli, ["-p", str(coded.root), "agree", "--level", "segment", "--units",
                                 "interviews"])
     assert "3 respondent segments of the 1 interview both coded" in every.output
-    assert "Segment units:" not in every.output
     summary = agreement_summary(Project(coded.root))
-    assert summary["units"] == "coded" and summary["pairs"][0]["segment"]["units"] == 2
+    assert summary["units"] == "judged" and summary["pairs"][0]["segment"]["units"] == 2
+    assert summary["pairs"][0]["units_phrase"] == \
+        "ana (the reference) judged, coded or decided in review, in"
+
+
+def test_judged_units_make_precision_meaningful_for_a_sample(coded):
+    cb = coded.codebook
+    judged = agreement(coded.store, "ana", "qualcx", cb, "segment", units="judged")
+    either = agreement(coded.store, "ana", "qualcx", cb, "segment", units="coded")
+    # "coded" counts a:2, which only the machine coded, as ana's "no": precision 1/2
+    assert _row(either, "support").precision == pytest.approx(0.5)
+    assert judged.units == 2 and judged.unit_choice == "judged"
+    support = _row(judged, "support")
+    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 0, 1)
+    assert support.precision == 1.0 and support.recall == 1.0
+    # review decisions make their segments judged: a rejection (b:1) and an acceptance (b:0),
+    # whose accepted code is compared on neither side; the rest of b:0 is compared
+    _decide(coded, ("b", 1), "churn", "reject")
+    _decide(coded, ("b", 0), "support", "accept")
+    judged = agreement(coded.store, "ana", "qualcx", cb, "segment", units="judged")
+    assert judged.units == 4 and judged.interviews == ("a", "b")
+    assert judged.decisions_left_out == 1
+    support = _row(judged, "support")
+    assert (support.both, support.only_a, support.only_b, support.neither) == (1, 0, 0, 2)
+    assert _row(judged, "churn").n == 4
+    counted = agreement(coded.store, "ana", "qualcx", cb, "segment", units="judged",
+                        include_reviewed=True)
+    assert counted.units == 4 and counted.decisions_left_out == 0
+    assert _row(counted, "support").both == 2
+    with pytest.raises(ValueError, match="units must be one of"):
+        agreement(coded.store, "ana", "qualcx", cb, "segment", units="read")

@@ -163,8 +163,9 @@ def test_saturation_is_not_judged_on_a_small_sample_or_small_groups():
                           attribute="department")  # Sales and Support, two interviews each
     assert by_group["reached"] is None
     assert by_group["statement"].startswith(
-        "The sample is too small to judge saturation: groups by department with fewer than 3 "
-        "interviews, Sales (2) and Support (2). The counts")
+        "The sample is too small to judge saturation: groups with fewer than 3 interviews "
+        "when compared by department: Sales (2) and Support (2). The counts")
+    assert "by department with" not in by_group["statement"]
     enough = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4,
                         attribute="department", min_per_group=2)
     assert enough["reached"] is True

@@ -165,19 +165,28 @@ def test_agreement_block_says_its_units_and_the_codes_accepted_in_review(coded_p
     from qualcx.docx_report import render_docx
     from qualcx.report import build_context, environment
     agreement = copy.deepcopy(AGREEMENT)
-    agreement["units"] = "coded"
+    agreement["units"] = "judged"
+    pair = agreement["pairs"][0]
+    pair["units_phrase"] = "Ana (the reference) judged, coded or decided in review, in"
     note = ("2 codings accepted from the machine in review are left out: they agree with it by "
-            "construction (qualcx agree --include-reviewed counts them)")
-    agreement["pairs"][0]["reviewed_note"] = note
+            "construction, so 2 code × segment decisions (with the parents they imply) count as "
+            "neither agreement nor disagreement (qualcx agree --include-reviewed counts them)")
+    pair["reviewed_note"] = note
+    pair["segment"]["overall"]["n"] -= 2  # the two decisions left out of the pool
+    pair["segment"]["decisions_left_out"] = 2
     context = build_context(coded_project, agreement=agreement)
     env = environment()
-    sample = "respondent segments either coder coded in 2 interviews (human_codes_complete = false"
+    sample = ("respondent segments Ana (the reference) judged, coded or decided in review, in 2 "
+              "interviews (human_codes_complete = false")
+    assert context["agreement"][0]["codes_compared"] == 3  # 46 pooled + 2 left out = 16 x 3
+    pooled = "46 code × segment decisions (16 segments × 3 codes, less 2 left out, pooled in the"
     for name in ("report.html.j2", "report.md.j2"):
         text = env.get_template(name).render(**context)
         assert sample in text and note in text, name
+        assert pooled.replace("×", "&times;" if name.endswith("html.j2") else "×") in text, name
     path = coded_project.reports_dir / "agree.docx"
     path.write_bytes(render_docx(context))
-    assert sample in _docx_text(path) and note in _docx_text(path)
+    assert sample in _docx_text(path) and note in _docx_text(path) and pooled in _docx_text(path)
     plain = env.get_template("report.md.j2").render(**build_context(coded_project, AGREEMENT))
     assert "respondent segments of 2 interviews" in plain and "in review" not in plain
 
