@@ -448,11 +448,15 @@ def test_explain_names_the_strongest_rival_and_says_why_a_segment_has_no_machine
         "setting, 0.5)\nNear misses (scored, below the threshold):" in result.output
 
 
-def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project, tmp_path):
+def _churn_on_first_segment(project, tmp_path):
+    """A codes file: ana's churn on the project's first respondent segment."""
     seg = project.store.respondent_segments()[0]
-    sheet = tmp_path / "codes.csv"
-    sheet.write_text(f"interview,code,text,coder\n{seg['interview_id']},churn,\"{seg['text']}\","
-                     "ana\n")
+    return text_file(tmp_path, f"interview,code,text,coder\n{seg['interview_id']},churn,"
+                     f"\"{seg['text']}\",ana\n", "codes.csv")
+
+
+def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project, tmp_path):
+    sheet = _churn_on_first_segment(project, tmp_path)
     runner = CliRunner()
     first = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
     assert "run 'qualcx run'" in first.output and "so the coder learns from them" in first.output
@@ -461,10 +465,7 @@ def test_importing_codes_says_the_coder_learns_from_them_at_the_next_run(project
 
 
 def test_importing_codes_says_whether_uncoded_segments_count_as_no_code(project, tmp_path):
-    seg = project.store.respondent_segments()[0]
-    sheet = tmp_path / "codes.csv"
-    sheet.write_text(f"interview,code,text,coder\n{seg['interview_id']},churn,\"{seg['text']}\","
-                     "ana\n")
+    sheet = _churn_on_first_segment(project, tmp_path)
     runner = CliRunner()
     complete = runner.invoke(cli, ["-p", str(project.root), "import-codes", str(sheet)])
     assert ("Segments you left uncoded in this interview count as 'no code' when the coder "
