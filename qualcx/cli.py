@@ -258,7 +258,7 @@ def _print_themes(found, verb="Found"):
 
 
 def _themes_table(found):
-    return [(t["theme"], t["label"][:50] + ("*" if t["named"] else ""),
+    return [(t["theme"], _shorten(t["label"], 80) + ("*" if t["named"] else ""),
              t["parent_code"] or "(emergent)", str(t["interviewees"]), str(t["segments"]))
             for t in found]
 

@@ -14,7 +14,9 @@ Components are passed in or chosen by the size of each group of segments:
 
 Labels come from c-TF-IDF over 1-3-grams, re-ranked by :class:`PhraseRepresentation`, which
 keeps whole noun phrases found by spaCy's part-of-speech tags ("response time", "health
-score") over single words, stop words and interview filler.
+score") over single words, stop words and interview filler. A sub-theme most of whose
+segments carry one child code is named after it ("Causes of churn: price increase"), so the
+label says what is said of its object, not only the object.
 
 Emergent themes whose segments sit mostly in the openings and closings of their interviews
 (greetings, consent, introductions of the interviewee's own role, thanks) are set aside as
@@ -86,6 +88,9 @@ OPENING_SHARE = 0.1  # an interview's opening (greetings, consent, the interview
 EDGE_SHARE = 0.05  # and its closing: these shares of its segments
 EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closing to speak of
 SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
+CHILD_LABEL_SHARE = 0.4  # a sub-theme is named after the child code this share of its members
+CHILD_LABEL_LEAD = 1.25  # carry, when this many times as many as carry the next child code
+JOINING_WORDS = {"and", "of", "the", "a", "an", "to", "in", "for", "with", "on"}
 NOUN_POS = {"NOUN", "PROPN"}
 PHRASE_POS = NOUN_POS | {"ADJ"}
 
@@ -740,12 +745,66 @@ def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
     return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
 
 
+def dominant_child(member_codes: Sequence[set[str]], codebook, parent: str,
+                   share: float = CHILD_LABEL_SHARE, lead: float = CHILD_LABEL_LEAD):
+    """The child code of ``parent`` that most of a sub-theme's members carry, or None.
+
+    A member carries a child when any of its codes is the child or one of its descendants;
+    the parent itself counts for no child. The child must be carried by at least ``share`` of
+    the members and by ``lead`` times as many as the next child, so a sub-theme spread over
+    several children ("Enterprise customers" in service quality) keeps its own name.
+    """
+    children = codebook.codes[parent].children if parent in codebook.codes else ()
+    if not children or not member_codes:
+        return None
+    count: Counter = Counter()
+    for codes in member_codes:
+        carried = set()
+        for code in codes:
+            if code not in codebook.codes:
+                continue
+            chain = [code] + list(codebook.ancestors(code))
+            carried |= {c for c in chain if c in children}
+        count.update(carried)
+    ranked = sorted(count.items(), key=lambda kv: (-kv[1], children.index(kv[0])))
+    if not ranked:
+        return None
+    best, n = ranked[0]
+    runner = ranked[1][1] if len(ranked) > 1 else 0
+    if n >= share * len(member_codes) and n >= lead * runner:
+        return codebook.codes[best]
+    return None
+
+
+def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
+                alone: bool = True) -> str:
+    """A sub-theme's label under the child code most of it carries: "Causes of churn: price
+    increase". The child name says what is said about the phrase's object; a phrase whose
+    words the child name already holds ("Warning signs" under "Warning signs of churn") adds
+    nothing, and the label is the child name alone (unless not ``alone``: another sub-theme
+    has it). The phrase keeps its capital when its first word is an acronym or a name ("ERP",
+    "QBRs", or written so in ``keywords``). A child name's aside in brackets is left out
+    ("Instrumental performance (the software works)")."""
+    child_name = re.sub(r"\s*\([^)]*\)", "", child_name).strip() or child_name
+    if not label or label == "Unlabelled":
+        return child_name
+    have = set(_singular_words(child_name))
+    words = [w for w in _singular_words(label) if w not in JOINING_WORDS]
+    if alone and words and all(w in have for w in words):
+        return child_name
+    first = label.split()[0]
+    keep = any(c.isupper() for c in first[1:]) or any(
+        k.split()[0] == first for k in keywords if k and k[:1].isupper())
+    return f"{child_name}: {label if keep else label[:1].lower() + label[1:]}"
+
+
 def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           keywords: dict[int, list[str]], positions: list[int],
                           embeddings: np.ndarray,
                           scores: dict[int, list[float]] | None = None,
                           labels: set[str] | None = None,
-                          members_of: Callable | None = None) -> list[Theme]:
+                          members_of: Callable | None = None,
+                          child_of: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -760,11 +819,20 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
         who = members_of(members) if members_of else None
-        label = label_from_keywords(kws, scores=weights, members=who)
-        if _label_key(label) in labels:  # no two themes may read (almost) the same
-            label = label_from_keywords(kws, scores=weights, min_share=0.0, members=who)
-        if _label_key(label) in labels:
-            label = label_from_keywords(kws, LABEL_PHRASES + 1)
+        child = child_of(members) if child_of else None
+        candidates = (  # no two themes may read (almost) the same
+            lambda: label_from_keywords(kws, scores=weights, members=who),
+            lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who),
+            lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
+        for make in candidates:
+            label = make()
+            if child is not None:
+                named = child_label(child.name, label, kws)
+                if _label_key(named) in labels:  # another sub-theme took the child alone
+                    named = child_label(child.name, label, kws, alone=False)
+                label = named
+            if _label_key(label) not in labels:
+                break
         labels.add(_label_key(label))
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
@@ -881,7 +949,10 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             found = _themes_from_clusters(
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
                 (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
-                if interviews is not None else None)
+                if interviews is not None else None,
+                (lambda local: dominant_child([code_sets[positions[m]] for m in local],
+                                              codebook, parent))
+                if parent is not None else None)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
                 for theme in found:

@@ -60,7 +60,10 @@ def test_planted_subtopics_inside_one_code_separate(hash_embedder):
         assert len(kinds) == 1, theme.label  # no theme mixes the two planted topics
     office_words = set(" ".join(OFFICE).split())
     office_theme = next(t for t in churn_themes if "office" in texts[t.members[0]])
-    assert set(office_theme.label.lower().replace(",", "").split()) <= office_words
+    # half its segments carry churn.price, which names it; the phrase after it is the talk's
+    name, _, phrase = office_theme.label.rpartition(": ")
+    assert name in ("", "Price as a reason to leave")
+    assert set(phrase.lower().replace(",", "").split()) <= office_words
 
 
 def test_uncoded_talk_becomes_emergent_themes(hash_embedder):
@@ -448,3 +451,73 @@ def test_loose_words_standing_in_for_phrases_are_never_verbs():
     out = rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0, 0, 0]}), None,
                              {0: [("took", 1.0), ("staff", 0.5)]})
     assert [w for w, _ in out[0]] == ["staff"]
+
+
+CHILDREN = """\
+name: Churn study
+version: "1"
+codes:
+  - id: churn
+    name: Churn
+    definition: Customers leave.
+    codes:
+      - id: churn.causes
+        name: Causes of churn
+        definition: Why customers leave.
+        codes:
+          - id: churn.causes.price
+            name: Price
+            definition: The price made them leave.
+      - id: churn.signals
+        name: Warning signs of churn
+        definition: Signs that a customer may leave.
+      - id: churn.retention
+        name: Retention practices (what keeps them)
+        definition: What keeps customers.
+"""
+
+
+def test_a_sub_theme_is_named_after_the_child_code_most_of_it_carries():
+    from qualcx.themes import dominant_child
+    cb = parse_codebook(CHILDREN)
+    causes = [{"churn.causes"}] * 3 + [{"churn"}] * 2
+    assert dominant_child(causes, cb, "churn").id == "churn.causes"
+    # a grandchild counts for its child; the parent itself for none
+    grand = [{"churn.causes.price"}] * 2 + [{"churn", "churn.signals"}] + [{"churn"}] * 2
+    assert dominant_child(grand, cb, "churn").id == "churn.causes"
+    # too few members carry it, or the next child is nearly as common: no child names it
+    assert dominant_child([{"churn.causes"}] + [{"churn"}] * 4, cb, "churn") is None
+    even = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3
+    assert dominant_child(even, cb, "churn") is None
+    assert dominant_child(even + [{"churn.causes"}], cb, "churn").id == "churn.causes"
+    assert dominant_child(causes, cb, "churn.signals") is None  # a code with no children
+
+
+def test_a_child_label_says_what_is_said_of_the_phrase_and_drops_repeats():
+    from qualcx.themes import child_label
+    assert child_label("Causes of churn", "Price increase") == "Causes of churn: price increase"
+    assert child_label("Warning signs of churn", "Warning signs") == "Warning signs of churn"
+    assert child_label("Warning signs of churn", "Warning signs", alone=False) == \
+        "Warning signs of churn: warning signs"
+    assert child_label("Retention practices", "Enterprise customers and QBRs") == \
+        "Retention practices: enterprise customers and QBRs"
+    assert child_label("Expectation management", "ERP integration") == \
+        "Expectation management: ERP integration"
+    assert child_label("Causes of churn", "Routefox", ["Routefox", "price"]) == \
+        "Causes of churn: Routefox"
+    assert child_label("Instrumental performance (the software works)", "Status page") == \
+        "Instrumental performance: status page"
+    assert child_label("Causes of churn", "Unlabelled") == "Causes of churn"
+
+
+def test_planted_child_codes_name_their_sub_themes_and_the_rest_keep_their_phrase(
+        hash_embedder):
+    texts, emb = _planted(hash_embedder)  # support talk (a cause of churn here) and office talk
+    codes = [{"churn.causes"} if t.split(" number")[0] in SUPPORT else {"churn"} for t in texts]
+    cb = parse_codebook(CHILDREN)
+    result = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
+    by_talk = {"office" in texts[t.members[0]]: t for t in result.themes}
+    assert len(by_talk) == len(result.themes) == 2
+    assert by_talk[False].label.startswith("Causes of churn: ")
+    assert ":" not in by_talk[True].label and by_talk[True].label != "Unlabelled"
+    assert find_themes(texts, emb, codes, cb, min_segments=6, seed=3) == result
