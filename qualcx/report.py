@@ -484,15 +484,12 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
     sub-theme gathers, beside what its words say ("" when none does)."""
     if codebook is None or theme["parent_code"] not in codebook.codes:
         return ""
+    from .themes import child_counts
     members = [s for s, _ in theme["members"] if s in corpus.segments]
-    counts = []
-    for child in codebook.codes[theme["parent_code"]].children:
-        wanted = set(codebook.descendants(child))
-        n = sum(1 for s in members if wanted & corpus.codes_by_segment.get(s, {}).keys())
-        if members and n >= SUB_CODE_SHARE * len(members):
-            counts.append((n, codebook.codes[child].name))
-    counts.sort(key=lambda c: -c[0])  # stable: codebook order on a tie
-    return ", ".join(f"{name} ({n})" for n, name in counts[:2])
+    counts = child_counts([corpus.codes_by_segment.get(s, {}).keys() for s in members],
+                          codebook, theme["parent_code"])
+    return ", ".join(f"{codebook.codes[child].name} ({n})" for n, child in counts[:2]
+                     if members and n >= SUB_CODE_SHARE * len(members))
 
 
 def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:

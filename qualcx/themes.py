@@ -745,32 +745,30 @@ def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
     return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
 
 
+def child_counts(member_codes: Sequence, codebook, parent: str) -> list[tuple[int, str]]:
+    """``(members, child)`` for each child code of ``parent``, most carried first (codebook
+    order on a tie): a member carries a child when any of its codes is the child or one of
+    its descendants."""
+    counts = []
+    for child in codebook.codes[parent].children if parent in codebook.codes else ():
+        wanted = set(codebook.descendants(child))
+        counts.append((sum(1 for codes in member_codes if wanted & codes), child))
+    return sorted(counts, key=lambda c: -c[0])
+
+
 def dominant_child(member_codes: Sequence[set[str]], codebook, parent: str,
                    share: float = CHILD_LABEL_SHARE, lead: float = CHILD_LABEL_LEAD):
     """The child code of ``parent`` that most of a sub-theme's members carry, or None.
 
-    A member carries a child when any of its codes is the child or one of its descendants;
-    the parent itself counts for no child. The child must be carried by at least ``share`` of
+    The parent itself counts for no child. The child must be carried by at least ``share`` of
     the members and by ``lead`` times as many as the next child, so a sub-theme spread over
     several children ("Enterprise customers" in service quality) keeps its own name.
     """
-    children = codebook.codes[parent].children if parent in codebook.codes else ()
-    if not children or not member_codes:
+    ranked = child_counts(member_codes, codebook, parent)
+    if not ranked or not member_codes:
         return None
-    count: Counter = Counter()
-    for codes in member_codes:
-        carried = set()
-        for code in codes:
-            if code not in codebook.codes:
-                continue
-            chain = [code] + list(codebook.ancestors(code))
-            carried |= {c for c in chain if c in children}
-        count.update(carried)
-    ranked = sorted(count.items(), key=lambda kv: (-kv[1], children.index(kv[0])))
-    if not ranked:
-        return None
-    best, n = ranked[0]
-    runner = ranked[1][1] if len(ranked) > 1 else 0
+    n, best = ranked[0]
+    runner = ranked[1][0] if len(ranked) > 1 else 0
     if n >= share * len(member_codes) and n >= lead * runner:
         return codebook.codes[best]
     return None
