@@ -90,6 +90,13 @@ EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closin
 SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
 CHILD_LABEL_SHARE = 0.4  # a sub-theme is named after the child code this share of its members
 CHILD_LABEL_LEAD = 1.25  # carry, when this many times as many as carry the next child code
+SECOND_PHRASE_SEGMENTS = 0.25  # ... and in this share of its segments (itself or a word of it)
+MIXED_LEAD_COVERAGE = 1 / 3  # a sub-theme no child code dominates, whose label phrases fewer
+# of its segments use, is named after the two child codes most of it carries
+# Adjectives that describe one instance of a thing ("new office", "big utilities"), not a kind
+# of it ("mobile app"): such a phrase gives its place to its head word when more segments use it.
+DESCRIPTIVE = {"new", "old", "big", "small", "good", "bad", "nice", "great", "little", "large",
+               "whole", "other", "same", "different"}
 JOINING_WORDS = {"and", "of", "the", "a", "an", "to", "in", "for", "with", "on"}
 NOUN_POS = {"NOUN", "PROPN"}
 PHRASE_POS = NOUN_POS | {"ADJ"}
@@ -386,9 +393,15 @@ def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None
     "price increase") when the phrase scores at least ``ABSORB_SHARE`` of it and, with
     ``used`` (segments using each phrase), is used in at least ``ABSORB_COVERAGE`` of the
     segments using the word: "sales" stays "sales" when only 2 of its 11 segments say
-    "sales process"."""
-    scored = sorted(scored, key=lambda p: (-p[1], p[0]))
-    best = {p: v for p, v in scored}
+    "sales process". A phrase whose other words only describe its head (``DESCRIPTIVE``: "new
+    office") gives its place to the head word instead, when more segments use the word."""
+    best = dict(scored)
+    for phrase, score in sorted(scored, key=lambda p: (-p[1], p[0])):
+        words = phrase.split()
+        if len(words) > 1 and words[-1] in best and all(w in DESCRIPTIVE for w in words[:-1]) \
+                and (used is None or used[words[-1]] > used[phrase]):
+            best[words[-1]] = max(best[words[-1]], best.pop(phrase))
+    scored = sorted(best.items(), key=lambda p: (-p[1], p[0]))
     out: dict[str, float] = {}
     for phrase, score in scored:
         if " " not in phrase:
@@ -773,7 +786,9 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     orders, connection"). With ``min_share`` 0 (to tell two themes apart) the next phrase
     joins. A phrase naming another kind of the lead's head, scoring at least
     ``WORD_SECOND_SHARE`` of it, makes the label with the lead alone: "Enterprise and
-    mid-market customers".
+    mid-market customers". With ``members`` (``(interview, text)`` of the theme), a phrase
+    joins the lead only when it is widespread (:func:`_widespread`) and common
+    (:func:`_common`) among them.
     """
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
@@ -792,8 +807,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
             if members else None
         if grams:
-            rest = [p for p in rest if _widespread(p[0], grams)]
-            twins = [p for p in twins if _widespread(p[0], grams)]
+            rest = [p for p in rest if _widespread(p[0], grams) and _common(p[0], grams)]
+            twins = [p for p in twins if _widespread(p[0], grams) and _common(p[0], grams)]
         # two kinds of one thing make one phrase: "enterprise and mid-market customers"
         chosen = [lead, twins[0]] if twins else _distinct([lead] + rest, n)
     else:
@@ -813,6 +828,25 @@ def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
     return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
 
 
+def _common(phrase: str, members: Sequence[tuple[str, set[str]]],
+            share: float = SECOND_PHRASE_SEGMENTS) -> bool:
+    """Whether at least ``share`` of a theme's members, ``(interview, its n-grams)``, use
+    ``phrase`` or one of its words that is not generic: "data migration", in 3 of 17
+    segments, is a detail of "ERP integration", in 10."""
+    key = _label_key(phrase)
+    words = [w for w in key.split() if not _generic(w)] or [key]
+    using = sum(1 for _, grams in members if key in grams or any(w in grams for w in words))
+    return using >= share * len(members)
+
+
+def coverage(label_phrases: Sequence[str], texts: Sequence[str]) -> float:
+    """The share of ``texts`` using any of ``label_phrases`` (singular and plural alike)."""
+    keys = [_label_key(p) for p in label_phrases if p]
+    if not texts or not keys:
+        return 0.0
+    return sum(1 for t in texts if set(_singular_ngrams(t)) & set(keys)) / len(texts)
+
+
 def child_counts(member_codes: Sequence, codebook, parent: str) -> list[tuple[int, str]]:
     """``(members, child)`` for each child code of ``parent``, most carried first (codebook
     order on a tie): a member carries a child when any of its codes is the child or one of
@@ -830,7 +864,7 @@ def dominant_child(member_codes: Sequence[set[str]], codebook, parent: str,
 
     The parent itself counts for no child. The child must be carried by at least ``share`` of
     the members and by ``lead`` times as many as the next child, so a sub-theme spread over
-    several children ("Enterprise customers" in service quality) keeps its own name.
+    several children keeps its own name (or see :func:`mixed_children`).
     """
     ranked = child_counts(member_codes, codebook, parent)
     if not ranked or not member_codes:
@@ -840,6 +874,35 @@ def dominant_child(member_codes: Sequence[set[str]], codebook, parent: str,
     if n >= share * len(member_codes) and n >= lead * runner:
         return codebook.codes[best]
     return None
+
+
+def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
+                   share: float = CHILD_LABEL_SHARE) -> list:
+    """The two child codes of ``parent`` a sub-theme's members carry most, when no child
+    dominates (see :func:`dominant_child`) and the two together are carried by at least
+    ``share`` of the members; else []. A sub-theme of reliability and of how customers are
+    treated when it fails is, in the codebook's words, "Instrumental and expressive
+    performance"."""
+    if not member_codes or dominant_child(member_codes, codebook, parent, share) is not None:
+        return []
+    ranked = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
+    if len(ranked) < 2:
+        return []
+    wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
+    if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
+        return []
+    return [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
+
+
+def children_label(names: Sequence[str]) -> str:
+    """Child code names as one label, brackets left out, a shared head said once:
+    ["Instrumental performance (the software works)", "Expressive performance"] ->
+    "Instrumental and expressive performance"."""
+    plain = [re.sub(r"\s*\([^)]*\)", "", n).strip() or n for n in names]
+    lowered = [n if _is_acronym(n.split()[0]) else n[:1].lower() + n[1:] for n in plain]
+    from .analysis import prose_list
+    label = prose_list(_coordinate(lowered))
+    return label[:1].upper() + label[1:]
 
 
 def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
@@ -864,6 +927,18 @@ def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
     return f"{child_name}: {label if keep else label[:1].lower() + label[1:]}"
 
 
+def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
+    """[the dominant child code], or the two :func:`mixed_children`, or []."""
+    child = dominant_child(member_codes, codebook, parent)
+    return [child] if child is not None else mixed_children(member_codes, codebook, parent)
+
+
+def _label_phrases(label: str, keywords: Sequence[str]) -> list[str]:
+    """The keywords a label is made of (all their words are in it)."""
+    words = set(_singular_words(label))
+    return [k for k in keywords if k and set(_singular_words(k)) <= words]
+
+
 def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           keywords: dict[int, list[str]], positions: list[int],
                           embeddings: np.ndarray,
@@ -885,7 +960,11 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
         who = members_of(members) if members_of else None
-        child = child_of(members) if child_of else None
+        children = child_of(members) if child_of else []
+        child = children[0] if len(children) == 1 else None
+        mixed = None
+        if len(children) == 2 and who is not None:
+            mixed = children_label([c.name for c in children])
         candidates = (  # no two themes may read (almost) the same
             lambda: label_from_keywords(kws, scores=weights, members=who),
             lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who),
@@ -897,6 +976,10 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)
                 label = named
+            elif mixed and coverage(_label_phrases(label, kws),
+                                    [t for _, t in who]) < MIXED_LEAD_COVERAGE:
+                # its words name a part of it; the codes it carries name the whole
+                label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
             if _label_key(label) not in labels:
                 break
         labels.add(_label_key(label))
@@ -1016,8 +1099,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
                 (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
                 if interviews is not None else None,
-                (lambda local: dominant_child([code_sets[positions[m]] for m in local],
-                                              codebook, parent))
+                (lambda local: _children_of([code_sets[positions[m]] for m in local],
+                                            codebook, parent))
                 if parent is not None else None)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first

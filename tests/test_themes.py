@@ -554,3 +554,60 @@ def test_planted_child_codes_name_their_sub_themes_and_the_rest_keep_their_phras
     assert by_talk[False].label.startswith("Causes of churn: ")
     assert ":" not in by_talk[True].label and by_talk[True].label != "Unlabelled"
     assert find_themes(texts, emb, codes, cb, min_segments=6, seed=3) == result
+
+
+def test_a_phrase_describing_one_instance_gives_its_place_to_its_head_word():
+    from qualcx.themes import _absorb
+    scored = [("new office", 0.45), ("office", 0.44), ("mobile app", 0.5), ("app", 0.4)]
+    used = {"new office": 3, "office": 6, "mobile app": 5, "app": 9}
+    # "new" says which office; "mobile" says what kind of app
+    assert [p for p, _ in _absorb(scored, used)] == ["mobile app", "office"]
+    assert dict(_absorb(scored, used))["office"] == 0.45
+    # every segment saying "office" says "new office": the phrase is the theme's own
+    assert [p for p, _ in _absorb(scored, dict(used, office=3))] == ["mobile app",
+                                                                     "new office"]
+
+
+def test_a_second_label_phrase_must_be_used_in_a_quarter_of_the_theme_s_segments():
+    kws, scores = ["ERP integration", "data migration"], [1.0, 0.9]
+    talk = ["the ERP integration took months", "our ERP was old", "integration again",
+            "the integration of the ERP", "data migration from the ERP", "more integration",
+            "the data migration was late", "ERP", "integration", "ERP and integration",
+            "on-premise ERP", "an integration project"]
+    members = [(f"I{i % 6}", t) for i, t in enumerate(talk)]
+    # 2 of 12 segments say "data migration" or "migration" (and "data" is one of them)
+    assert label_from_keywords(kws, scores=scores, members=members) == "ERP integration"
+    more = members + [("I1", "the data was wrong"), ("I2", "data, data")]
+    assert label_from_keywords(kws, scores=scores, members=more) == \
+        "ERP integration and data migration"
+
+
+def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most():
+    from qualcx.themes import _themes_from_clusters, children_label, mixed_children
+    cb = parse_codebook(CHILDREN)
+    spread = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3 + [{"churn.retention"}] * 2 \
+        + [{"churn"}] * 2
+    assert [c.id for c in mixed_children(spread, cb, "churn")] == ["churn.causes",
+                                                                   "churn.signals"]
+    causes = [{"churn.causes"}] * 3 + [{"churn"}] * 2
+    assert mixed_children(causes, cb, "churn") == []  # one child dominates
+    assert mixed_children([{"churn.causes"}, {"churn.signals"}] + [{"churn"}] * 4,
+                          cb, "churn") == []  # the two carry too little of it
+    assert children_label(["Instrumental performance (the software works)",
+                           "Expressive performance (how customers are treated)"]) == \
+        "Instrumental and expressive performance"
+    assert children_label(["Causes of churn", "Retention practices (what keeps them)"]) == \
+        "Causes of churn and retention practices"
+
+    texts = ["the enterprise customers called"] * 2 + ["the product failed us"] * 8
+    emb = np.eye(10, dtype=np.float32)[[0] * 10] + 0.01
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+
+    def make(keywords):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 10, {0: keywords}, list(range(10)), emb, {0: [1.0]},
+            set(), lambda local: [(f"I{m}", texts[m]) for m in local],
+            lambda local: mixed_children([spread[m] for m in local], cb, "churn"))[0].label
+    # "enterprise customers" is said in 2 of 10 segments: it names a part of the sub-theme
+    assert make(["enterprise customers"]) == "Causes of churn and warning signs of churn"
+    assert make(["product"]) == "Product"  # said in 8 of 10: the sub-theme's own word
