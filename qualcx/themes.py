@@ -264,6 +264,8 @@ class PhraseRepresentation:
         self.proper_keys: set[str] = set()  # keys of phrases holding a name
         self.nominal: set[str] = set()  # words tagged as nouns or adjectives somewhere
         self.parts: dict[int, dict[str, tuple]] = {}  # topic -> phrase -> score components
+        # topic -> phrase key -> the words whose place it took ("data quality": {"data"})
+        self.stands_for: dict[int, dict[str, set[str]]] = {}
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -349,7 +351,9 @@ class PhraseRepresentation:
                     None if spread is None else int(spread[i]),
                     None if centrality is None else round(float(centrality[i]), 3),
                     round(float(score), 3))
-            scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored})
+            took: dict[str, set[str]] = {}
+            scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored}, took)
+            self.stands_for[topic] = took
             chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n, kinds=True)]
             # no phrase at all: c-TF-IDF's single words (its n-grams cross function words,
             # "ask jonas hear"), those tagged as nouns or adjectives ("took" is a verb)
@@ -387,14 +391,15 @@ class PhraseRepresentation:
         return min(forms.items(), key=lambda f: (-f[1], -len(f[0]), f[0]))[0]
 
 
-def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None
-            ) -> list[tuple[str, float]]:
+def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None,
+            took: dict[str, set[str]] | None = None) -> list[tuple[str, float]]:
     """Best first; a single word gives its place to the best phrase holding it ("price" to
     "price increase") when the phrase scores at least ``ABSORB_SHARE`` of it and, with
     ``used`` (segments using each phrase), is used in at least ``ABSORB_COVERAGE`` of the
     segments using the word: "sales" stays "sales" when only 2 of its 11 segments say
     "sales process". A phrase whose other words only describe its head (``DESCRIPTIVE``: "new
-    office") gives its place to the head word instead, when more segments use the word."""
+    office") gives its place to the head word instead, when more segments use the word.
+    ``took``, when given, gets for each phrase the words whose place it took."""
     best = dict(scored)
     for phrase, score in sorted(scored, key=lambda p: (-p[1], p[0])):
         words = phrase.split()
@@ -409,6 +414,8 @@ def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None
                       and v >= ABSORB_SHARE * score
                       and (used is None or used[p] >= ABSORB_COVERAGE * used[phrase])]
             if longer:
+                if took is not None:
+                    took.setdefault(longer[0][0], set()).add(phrase)
                 phrase = longer[0][0]
                 score = max(score, best[phrase])
         out[phrase] = max(score, out.get(phrase, 0.0))
@@ -621,13 +628,15 @@ def _as_list(representation) -> list:
 def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_model=None,
             stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset(),
             background: Sequence[str] | None = None, interviews: Sequence[str] | None = None,
-            scores: dict[int, list[float]] | None = None, embed: Callable | None = None
+            scores: dict[int, list[float]] | None = None, embed: Callable | None = None,
+            took: dict[int, dict[str, set[str]]] | None = None
             ) -> tuple[list[int], dict[int, list[str]]]:
     """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
 
     ``interviews`` (per text) lets the labels prefer phrases many interviewees use, and
     ``embed`` (phrases to normalised vectors like ``embeddings``) phrases central to a topic;
-    when a ``scores`` dict is given it is filled with each topic's keyword scores.
+    when a ``scores`` dict is given it is filled with each topic's keyword scores, and a
+    ``took`` dict with each topic's phrases and the words whose place they took.
 
     A model that puts (almost) everything into the outlier topic is replaced by k-means over
     the embeddings, so a result always has themes. Outliers close to a theme join it; more
@@ -671,6 +680,9 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
     if scores is not None:
         scores.update({t: [float(v) for w, v in (topic_model.get_topic(t) or []) if w]
                        for t in set(topics) if t != -1})
+    if took is not None:
+        for model in _as_list(representation):
+            took.update(getattr(model, "stands_for", None) or {})
     return topics, keywords
 
 
@@ -774,7 +786,8 @@ def reassign_outliers(topics: list[int], embeddings: np.ndarray,
 def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
                         scores: Sequence[float] | None = None,
                         min_share: float = SECOND_PHRASE_SHARE,
-                        members: Sequence[tuple[str, str]] | None = None) -> str:
+                        members: Sequence[tuple[str, str]] | None = None,
+                        took: dict[str, set[str]] | None = None) -> str:
     """A readable label in sentence case: one phrase, or a few joined by "and".
 
     Among the first ``2 * n + 1`` keywords, words already inside a chosen phrase are
@@ -788,7 +801,7 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     ``WORD_SECOND_SHARE`` of it, makes the label with the lead alone: "Enterprise and
     mid-market customers". With ``members`` (``(interview, text)`` of the theme), a phrase
     joins the lead only when it is widespread (:func:`_widespread`) and common
-    (:func:`_common`) among them.
+    (:func:`_common`, with ``took`` from :func:`_absorb`) among them.
     """
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
@@ -807,8 +820,9 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
         grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
             if members else None
         if grams:
-            rest = [p for p in rest if _widespread(p[0], grams) and _common(p[0], grams)]
-            twins = [p for p in twins if _widespread(p[0], grams) and _common(p[0], grams)]
+            rest = [p for p in rest if _widespread(p[0], grams) and _common(p[0], grams, took)]
+            twins = [p for p in twins
+                     if _widespread(p[0], grams) and _common(p[0], grams, took)]
         # two kinds of one thing make one phrase: "enterprise and mid-market customers"
         chosen = [lead, twins[0]] if twins else _distinct([lead] + rest, n)
     else:
@@ -829,22 +843,24 @@ def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
 
 
 def _common(phrase: str, members: Sequence[tuple[str, set[str]]],
+            took: dict[str, set[str]] | None = None,
             share: float = SECOND_PHRASE_SEGMENTS) -> bool:
     """Whether at least ``share`` of a theme's members, ``(interview, its n-grams)``, use
-    ``phrase`` or one of its words that is not generic: "data migration", in 3 of 17
-    segments, is a detail of "ERP integration", in 10."""
-    key = _label_key(phrase)
-    words = [w for w in key.split() if not _generic(w)] or [key]
-    using = sum(1 for _, grams in members if key in grams or any(w in grams for w in words))
-    return using >= share * len(members)
+    ``phrase`` or a word whose place it took (``took``, phrase key -> words): "data
+    migration", in 2 of 17 segments, is a detail; "data quality", which took the place of
+    "data", is used in the 6 of 18 segments saying either."""
+    return coverage([phrase], [g for _, g in members], took) >= share
 
 
-def coverage(label_phrases: Sequence[str], texts: Sequence[str]) -> float:
-    """The share of ``texts`` using any of ``label_phrases`` (singular and plural alike)."""
-    keys = [_label_key(p) for p in label_phrases if p]
-    if not texts or not keys:
+def coverage(phrases: Sequence[str], grams: Sequence[set[str]],
+             took: dict[str, set[str]] | None = None) -> float:
+    """The share of texts (their :func:`_singular_ngrams` as sets) using any of ``phrases``
+    or a word whose place one of them took (``took``, phrase key -> words)."""
+    keys = {_label_key(p) for p in phrases if p}
+    keys |= {w for k in list(keys) for w in (took or {}).get(k, ())}
+    if not grams or not keys:
         return 0.0
-    return sum(1 for t in texts if set(_singular_ngrams(t)) & set(keys)) / len(texts)
+    return sum(1 for g in grams if g & keys) / len(grams)
 
 
 def child_counts(member_codes: Sequence, codebook, parent: str) -> list[tuple[int, str]]:
@@ -945,7 +961,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           scores: dict[int, list[float]] | None = None,
                           labels: set[str] | None = None,
                           members_of: Callable | None = None,
-                          child_of: Callable | None = None) -> list[Theme]:
+                          child_of: Callable | None = None,
+                          took: dict[int, dict[str, set[str]]] | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -960,24 +977,30 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
         who = members_of(members) if members_of else None
+        grams = [set(_singular_ngrams(t)) for _, t in who] if who else None
+        stands = (took or {}).get(topic, {})
         children = child_of(members) if child_of else []
         child = children[0] if len(children) == 1 else None
         mixed = None
         if len(children) == 2 and who is not None:
             mixed = children_label([c.name for c in children])
         candidates = (  # no two themes may read (almost) the same
-            lambda: label_from_keywords(kws, scores=weights, members=who),
-            lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who),
+            lambda: label_from_keywords(kws, scores=weights, members=who, took=stands),
+            lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who,
+                                        took=stands),
             lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
         for make in candidates:
             label = make()
             if child is not None:
                 named = child_label(child.name, label, kws)
+                if grams and coverage(_label_phrases(label, kws), grams, stands) \
+                        < SECOND_PHRASE_SEGMENTS:  # a detail ("field operations" in 2 of 9)
+                    named = child_label(child.name, "", kws)
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)
                 label = named
-            elif mixed and coverage(_label_phrases(label, kws),
-                                    [t for _, t in who]) < MIXED_LEAD_COVERAGE:
+            elif mixed and coverage(_label_phrases(label, kws), grams, stands) \
+                    < MIXED_LEAD_COVERAGE:
                 # its words name a part of it; the codes it carries name the whole
                 label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
             if _label_key(label) not in labels:
@@ -1091,17 +1114,18 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             if parent is not None:  # a sub-theme of "Churn" is not labelled "churn"
                 exclude = _code_words(codebook.codes[parent], sub_texts)
             scores: dict[int, list[float]] = {}
+            took: dict[int, dict[str, set[str]]] = {}
             topics, keywords = cluster(
                 sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
                 interviews=[interviews[i] for i in positions] if interviews is not None
-                else None, scores=scores, embed=embed)
+                else None, scores=scores, embed=embed, took=took)
             found = _themes_from_clusters(
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
                 (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
                 if interviews is not None else None,
                 (lambda local: _children_of([code_sets[positions[m]] for m in local],
                                             codebook, parent))
-                if parent is not None else None)
+                if parent is not None else None, took)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
                 for theme in found:

@@ -575,10 +575,13 @@ def test_a_second_label_phrase_must_be_used_in_a_quarter_of_the_theme_s_segments
             "the data migration was late", "ERP", "integration", "ERP and integration",
             "on-premise ERP", "an integration project"]
     members = [(f"I{i % 6}", t) for i, t in enumerate(talk)]
-    # 2 of 12 segments say "data migration" or "migration" (and "data" is one of them)
+    # 2 of 12 segments say "data migration": a detail
     assert label_from_keywords(kws, scores=scores, members=members) == "ERP integration"
     more = members + [("I1", "the data was wrong"), ("I2", "data, data")]
-    assert label_from_keywords(kws, scores=scores, members=more) == \
+    assert label_from_keywords(kws, scores=scores, members=more) == "ERP integration"
+    # ... unless the phrase took the place of a word more segments use (4 of 14 say "data")
+    assert label_from_keywords(kws, scores=scores, members=more,
+                               took={"data migration": {"data"}}) == \
         "ERP integration and data migration"
 
 
@@ -611,3 +614,27 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
     # "enterprise customers" is said in 2 of 10 segments: it names a part of the sub-theme
     assert make(["enterprise customers"]) == "Causes of churn and warning signs of churn"
     assert make(["product"]) == "Product"  # said in 8 of 10: the sub-theme's own word
+
+
+def test_a_sub_code_s_name_stands_alone_when_the_phrase_after_it_is_a_detail():
+    from qualcx.themes import _absorb, _themes_from_clusters, dominant_child
+    cb = parse_codebook(CHILDREN)
+    causes = [{"churn.causes"}] * 10
+    texts = ["the price went up in spring"] * 4 + ["the price increase hurt"] * 1 \
+        + ["they left for a cheaper tool"] * 5
+    emb = np.ones((10, 4), dtype=np.float32) / 2
+
+    def make(took=None):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 10, {0: ["price increase"]}, list(range(10)), emb,
+            {0: [1.0]}, set(), lambda local: [(f"I{m}", texts[m]) for m in local],
+            lambda local: [dominant_child([causes[m] for m in local], cb, "churn")],
+            took)[0].label
+    assert make() == "Causes of churn"  # 1 of 10 segments says "price increase"
+    # the phrase took the place of "price", which 5 of 10 say
+    assert make({0: {"price increase": {"price"}}}) == "Causes of churn: price increase"
+    took: dict = {}
+    _absorb([("price", 1.0), ("price increase", 0.8)], {"price": 5, "price increase": 1}, took)
+    assert took == {}  # 1 of 5: too few of the word's segments use the phrase
+    _absorb([("price", 1.0), ("price increase", 0.8)], {"price": 5, "price increase": 3}, took)
+    assert took == {"price increase": {"price"}}
