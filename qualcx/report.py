@@ -492,6 +492,25 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
                      if members and n >= SUB_CODE_SHARE * len(members))
 
 
+OVERLAP_SHARE = 0.25  # another theme shown beside a theme holds at least this share of it
+
+
+def _overlaps(corpus, theme: dict) -> str:
+    """The sub-themes of other codes holding at least ``OVERLAP_SHARE`` of a theme's segments
+    (a segment coded under two codes is clustered with each), most first, at most two, with
+    the segments shared: a reader adding up themes should not count them twice."""
+    mine = {s for s, _ in theme["members"]}
+    shared = []
+    for other in corpus.themes:
+        if other["key"] == theme["key"] or other["parent_code"] == theme["parent_code"]:
+            continue
+        n = len(mine & {s for s, _ in other["members"]})
+        if mine and n >= OVERLAP_SHARE * len(mine):
+            shared.append((n, other["label"]))
+    shared.sort(key=lambda x: -x[0])
+    return ", ".join(f"{label} ({n})" for n, label in shared[:2])
+
+
 def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
@@ -501,6 +520,7 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
             "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
             "sub_codes": _sub_codes(corpus, codebook, theme),
+            "overlaps": _overlaps(corpus, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
             "quotes": theme_quotes(corpus, theme, n)}

@@ -500,3 +500,21 @@ codes:
     # 3 and 2 of 8 reach a quarter; 1 of 8 does not
     assert _sub_codes(corpus, codebook, theme) == "Price (3), Signals (2)"
     assert _sub_codes(corpus, codebook, {"parent_code": None, "members": []}) == ""
+
+
+def test_a_sub_theme_says_which_sub_themes_of_other_codes_share_its_segments():
+    from types import SimpleNamespace
+    from qualcx.report import _overlaps
+
+    def theme(key, parent, ids):
+        return {"key": key, "label": key.title(), "parent_code": parent,
+                "members": [(i, 1.0) for i in ids]}
+    app = theme("cx-2", "cx", range(12))
+    themes = [app, theme("cx-1", "cx", range(12)),  # same code: its themes never overlap
+              theme("service-1", "service", range(7, 26)),
+              theme("churn-1", "churn", range(10, 40)), theme("emergent-1", None, [50])]
+    corpus = SimpleNamespace(themes=themes)
+    assert _overlaps(corpus, app) == "Service-1 (5)"  # 5 of 12; churn-1 holds 2
+    # most shared first, at most two (cx-1 shares 5 too)
+    assert _overlaps(corpus, themes[2]) == "Churn-1 (16), Cx-2 (5)"
+    assert _overlaps(corpus, themes[4]) == ""
