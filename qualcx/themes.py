@@ -91,6 +91,8 @@ SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the ed
 CHILD_LABEL_SHARE = 0.4  # a sub-theme is named after the child code this share of its members
 CHILD_LABEL_LEAD = 1.25  # carry, when this many times as many as carry the next child code
 SECOND_PHRASE_SEGMENTS = 0.25  # ... and in this share of its segments (itself or a word of it)
+TAIL_EXACT_SEGMENTS = 0.15  # a phrase after a sub-code's name must itself be used in this share
+# of the sub-theme's segments ("handover meeting", in 3 of 27, is one moment of the journey)
 MIXED_LEAD_COVERAGE = 1 / 3  # a sub-theme no child code dominates, whose label phrases fewer
 # of its segments use, is named after the two child codes most of it carries
 # Adjectives that describe one instance of a thing ("new office", "big utilities"), not a kind
@@ -896,14 +898,16 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
                    share: float = CHILD_LABEL_SHARE) -> list:
     """The two child codes of ``parent`` a sub-theme's members carry most, when no child
     dominates (see :func:`dominant_child`) and the two together are carried by at least
-    ``share`` of the members; else []. A sub-theme of reliability and of how customers are
+    ``share`` of the members, and neither name is itself a list ("X and Y"); else []. A
+    sub-theme of reliability and of how customers are
     treated when it fails is, in the codebook's words, "Instrumental and expressive
     performance"."""
     if not member_codes or dominant_child(member_codes, codebook, parent, share) is not None:
         return []
     ranked = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
-    if len(ranked) < 2:
-        return []
+    if len(ranked) < 2 or any(" and " in codebook.codes[c].name or "," in codebook.codes[c].name
+                              for _, c in ranked[:2]):
+        return []  # "Automation, personalisation and self-service and journey stages, ..."
     wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
     if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
         return []
@@ -993,9 +997,10 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             label = make()
             if child is not None:
                 named = child_label(child.name, label, kws)
-                if grams and coverage(_label_phrases(label, kws), grams, stands) \
-                        < SECOND_PHRASE_SEGMENTS:  # a detail ("field operations" in 2 of 9)
-                    named = child_label(child.name, "", kws)
+                said = _label_phrases(label, kws)
+                if grams and (coverage(said, grams, stands) < SECOND_PHRASE_SEGMENTS
+                              or coverage(said, grams) < TAIL_EXACT_SEGMENTS):
+                    named = child_label(child.name, "", kws)  # a detail of the sub-theme
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)
                 label = named
