@@ -92,7 +92,8 @@ CHILD_LABEL_SHARE = 0.4  # a sub-theme is named after the child code this share 
 CHILD_LABEL_LEAD = 1.25  # carry, when this many times as many as carry the next child code
 SECOND_PHRASE_SEGMENTS = 0.25  # ... and in this share of its segments (itself or a word of it)
 TAIL_EXACT_SEGMENTS = 0.15  # a phrase after a sub-code's name must itself be used in this share
-# of the sub-theme's segments ("handover meeting", in 3 of 27, is one moment of the journey)
+# of the sub-theme's segments ("handover meeting", in 3 of 27, is one moment of the journey),
+# and by MIN_THEME_INTERVIEWS of its interviewees: two people's phrase is their anecdote
 MIXED_LEAD_COVERAGE = 1 / 3  # a sub-theme no child code dominates, whose label phrases fewer
 # of its segments use, is named after the two child codes most of it carries
 # Adjectives that describe one instance of a thing ("new office", "big utilities"), not a kind
@@ -854,6 +855,12 @@ def _common(phrase: str, members: Sequence[tuple[str, set[str]]],
     return coverage([phrase], [g for _, g in members], took) >= share
 
 
+def _people_using(phrases: Sequence[str], members: Sequence[tuple[str, str]]) -> int:
+    """How many interviewees of ``members`` (``(interview, text)``) use any of ``phrases``."""
+    keys = {_label_key(p) for p in phrases if p}
+    return len({i for i, text in members if keys & set(_singular_ngrams(text))})
+
+
 def coverage(phrases: Sequence[str], grams: Sequence[set[str]],
              took: dict[str, set[str]] | None = None) -> float:
     """The share of texts (their :func:`_singular_ngrams` as sets) using any of ``phrases``
@@ -999,7 +1006,9 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 named = child_label(child.name, label, kws)
                 said = _label_phrases(label, kws)
                 if grams and (coverage(said, grams, stands) < SECOND_PHRASE_SEGMENTS
-                              or coverage(said, grams) < TAIL_EXACT_SEGMENTS):
+                              or coverage(said, grams) < TAIL_EXACT_SEGMENTS
+                              or _people_using(said, who) < _least_interviews(
+                                  [i for i, _ in who])):
                     named = child_label(child.name, "", kws)  # a detail of the sub-theme
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)

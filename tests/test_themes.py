@@ -621,22 +621,26 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
 def test_a_sub_code_s_name_stands_alone_when_the_phrase_after_it_is_a_detail():
     from qualcx.themes import _absorb, _themes_from_clusters, dominant_child
     cb = parse_codebook(CHILDREN)
-    causes = [{"churn.causes"}] * 10
-    texts = ["the price went up in spring"] * 3 + ["the price increase hurt"] * 2 \
-        + ["they left for a cheaper tool"] * 5
-    emb = np.ones((10, 4), dtype=np.float32) / 2
+    causes = [{"churn.causes"}] * 30
+    emb = np.ones((30, 4), dtype=np.float32) / 2
 
-    def make(took=None):
+    def make(texts, people, took=None):
         return _themes_from_clusters(
-            "churn", "churn", [0] * 10, {0: ["price increase"]}, list(range(10)), emb,
-            {0: [1.0]}, set(), lambda local: [(f"I{m}", texts[m]) for m in local],
+            "churn", "churn", [0] * 30, {0: ["price increase"]}, list(range(30)), emb,
+            {0: [1.0]}, set(), lambda local: [(people[m], texts[m]) for m in local],
             lambda local: [dominant_child([causes[m] for m in local], cb, "churn")],
             took)[0].label
-    assert make() == "Causes of churn"  # 2 of 10 segments say "price increase"
-    # the phrase took the place of "price", which 5 of 10 say
-    assert make({0: {"price increase": {"price"}}}) == "Causes of churn: price increase"
-    texts[3] = "they left"  # ... but the phrase itself must be said in 15% of them
-    assert make({0: {"price increase": {"price"}}}) == "Causes of churn"
+    texts = ["the price increase hurt"] * 5 + ["the price went up"] * 4 \
+        + ["they left for a cheaper tool"] * 21
+    people = [f"I{i % 8}" for i in range(30)]
+    took = {0: {"price increase": {"price"}}}
+    assert make(texts, people) == "Causes of churn"  # 5 of 30 segments say "price increase"
+    # the phrase took the place of "price", which 9 of 30 say
+    assert make(texts, people, took) == "Causes of churn: price increase"
+    # ... but the phrase itself must be said in 15% of them (4 of 30 is too few)
+    assert make(["the price went up"] + texts[1:], people, took) == "Causes of churn"
+    # ... and by 3 interviewees: two people's phrase is their anecdote
+    assert make(texts, ["I1", "I2"] * 2 + ["I1"] + people[5:], took) == "Causes of churn"
     took: dict = {}
     _absorb([("price", 1.0), ("price increase", 0.8)], {"price": 5, "price increase": 1}, took)
     assert took == {}  # 1 of 5: too few of the word's segments use the phrase
