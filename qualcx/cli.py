@@ -269,6 +269,15 @@ def _print_unmatched(names):
         click.echo(f"warning: {name.message()}", err=True)
 
 
+def _print_shared(result):
+    from .themes import shared_segments
+    pairs = shared_segments(result.themes)
+    if pairs:
+        click.echo("Sub-themes of different codes sharing segments (a segment coded under two "
+                   "codes is clustered with each): "
+                   + "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs) + ".")
+
+
 def _print_small_talk(result):
     if result.small_talk:
         n = sum(len(t.members) for t in result.small_talk)
@@ -314,6 +323,7 @@ def themes(state, suggest_codes, output, renames):
             return
     result = pipeline.themes(state.project, state.progress)
     _print_themes(themes_rows(state.project))
+    _print_shared(result)
     _print_small_talk(result)
     _print_unmatched(result.unmatched)
     if suggest_codes:

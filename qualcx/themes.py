@@ -1027,6 +1027,25 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
     return themes
 
 
+SHARED_SHARE = 0.25  # two sub-themes are said to overlap when they share this share of either
+
+
+def shared_segments(themes: Sequence[Theme], share: float = SHARED_SHARE
+                    ) -> list[tuple[str, str, int]]:
+    """``(key, key, segments shared)`` for sub-themes of different codes that share at least
+    ``share`` of either's segments, most shared first. A segment coded under two codes is
+    clustered with each, so adding up themes of different codes counts it twice."""
+    pairs = []
+    for i, a in enumerate(themes):
+        for b in themes[i + 1:]:
+            if a.parent_code == b.parent_code:
+                continue
+            n = len(set(a.members) & set(b.members))
+            if n and n >= share * min(len(a.members), len(b.members)):
+                pairs.append((a.key, b.key, n))
+    return sorted(pairs, key=lambda p: -p[2])
+
+
 def at_edges(interviews: Sequence[str]) -> list[str]:
     """Per segment (in reading order): "opening" when it lies in the first ``OPENING_SHARE``
     of its interview's segments, "closing" in the last ``EDGE_SHARE``, else "" (false)."""

@@ -646,3 +646,17 @@ def test_a_sub_code_s_name_stands_alone_when_the_phrase_after_it_is_a_detail():
     assert took == {}  # 1 of 5: too few of the word's segments use the phrase
     _absorb([("price", 1.0), ("price increase", 0.8)], {"price": 5, "price increase": 3}, took)
     assert took == {"price increase": {"price"}}
+
+
+def test_sub_themes_of_different_codes_sharing_segments_are_named():
+    from qualcx.themes import Theme, shared_segments
+
+    def theme(key, parent, members):
+        return Theme(key=key, label=key, keywords=(), parent_code=parent,
+                     members=tuple(members))
+    themes = [theme("cx-1", "cx", range(12)), theme("cx-2", "cx", range(12, 20)),
+              theme("service-1", "service", range(7, 26)),
+              theme("churn-1", "churn", range(24, 60)), theme("emergent-1", None, [70])]
+    # cx-1 and service-1 share 5 of cx-1's 12; cx-2 lies inside service-1; churn-1 shares 2
+    # of service-1's 19 (too few); two sub-themes of one code never share
+    assert shared_segments(themes) == [("cx-2", "service-1", 8), ("cx-1", "service-1", 5)]
