@@ -387,6 +387,7 @@ def run(state):
             _print_code(result)
         elif stage == "themes":
             _print_themes(themes_rows(state.project))
+            _print_shared(result)
             _print_small_talk(result)
             _print_unmatched(result.unmatched)
         else:
