@@ -492,20 +492,20 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
                      if members and n >= SUB_CODE_SHARE * len(members))
 
 
-OVERLAP_SHARE = 0.25  # another theme shown beside a theme holds at least this share of it
-
-
 def _overlaps(corpus, theme: dict) -> str:
-    """The sub-themes of other codes holding at least ``OVERLAP_SHARE`` of a theme's segments
-    (a segment coded under two codes is clustered with each), most first, at most two, with
-    the segments shared: a reader adding up themes should not count them twice."""
+    """The sub-themes of other codes holding at least ``themes.SHARED_SHARE`` of a theme's
+    segments (a segment coded under two codes is clustered with each), most first, at most
+    two, with the segments shared: a reader adding up themes should not count them twice.
+    The pairs :func:`qualcx.themes.shared_segments` lists are those where either side shows
+    the other here."""
+    from .themes import SHARED_SHARE
     mine = {s for s, _ in theme["members"]}
     shared = []
     for other in corpus.themes:
         if other["key"] == theme["key"] or other["parent_code"] == theme["parent_code"]:
             continue
         n = len(mine & {s for s, _ in other["members"]})
-        if mine and n >= OVERLAP_SHARE * len(mine):
+        if mine and n >= SHARED_SHARE * len(mine):
             shared.append((n, other["label"]))
     shared.sort(key=lambda x: -x[0])
     return ", ".join(f"{label} ({n})" for n, label in shared[:2])

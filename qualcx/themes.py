@@ -202,20 +202,9 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     phrase, and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing")
     go into ``proper``.
     """
-    out, run = [], []
-    tokens = list(join_hyphens(doc)) + [None]
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        i += 1
-        if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
-                and (token.lower_ not in stop or _generic(token.lower_)) \
-                and not (token.pos_ == "ADJ" and run and run[-1].pos_ in NOUN_POS):
-            run.append(token)
-            continue
-        if token is not None and token.pos_ == "ADJ" and run and run[-1].pos_ in NOUN_POS:
-            i -= 1  # an adjective after a noun begins the next phrase ("score | last autumn")
-            token = None
+    out: list[str] = []
+
+    def emit(run):
         run = run[-3:]
         while run and run[0].pos_ not in PHRASE_POS:
             run.pop(0)
@@ -228,6 +217,17 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             if display is not None and any(_is_acronym(t.text) or _is_proper(t) for t in run):
                 display[out[-1]] = " ".join(t.text if _is_acronym(t.text) or _is_proper(t)
                                             else t.lower_ for t in run)
+
+    run: list = []
+    for token in list(join_hyphens(doc)) + [None]:
+        if token is not None and token.pos_ == "ADJ" and run and run[-1].pos_ in NOUN_POS:
+            emit(run)  # an adjective after a noun begins the next phrase ("score | last autumn")
+            run = []
+        if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
+                and (token.lower_ not in stop or _generic(token.lower_)):
+            run.append(token)
+            continue
+        emit(run)
         run = []
     return out
 
@@ -848,10 +848,8 @@ def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
     """Whether at least ``SECOND_PHRASE_PEOPLE`` of the interviewees of a theme's members,
     ``(interview, its n-grams)``, use ``phrase``: a phrase joining a label must name something
     of the theme, not one or two people's detail ("Warning signs and sales side")."""
-    key = _label_key(phrase)
     people = {i for i, _ in members}
-    using = {i for i, grams in members if key in grams}
-    return len(using) >= SECOND_PHRASE_PEOPLE * len(people)
+    return _people_using([phrase], members) >= SECOND_PHRASE_PEOPLE * len(people)
 
 
 def _common(phrase: str, members: Sequence[tuple[str, set[str]]],
@@ -864,10 +862,11 @@ def _common(phrase: str, members: Sequence[tuple[str, set[str]]],
     return coverage([phrase], [g for _, g in members], took) >= share
 
 
-def _people_using(phrases: Sequence[str], members: Sequence[tuple[str, str]]) -> int:
-    """How many interviewees of ``members`` (``(interview, text)``) use any of ``phrases``."""
+def _people_using(phrases: Sequence[str], members: Sequence[tuple[str, set[str]]]) -> int:
+    """How many interviewees of ``members`` (``(interview, its n-grams)``) use any of
+    ``phrases``."""
     keys = {_label_key(p) for p in phrases if p}
-    return len({i for i, text in members if keys & set(_singular_ngrams(text))})
+    return len({i for i, grams in members if keys & grams})
 
 
 def coverage(phrases: Sequence[str], grams: Sequence[set[str]],
@@ -997,7 +996,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         kws = keywords.get(topic, [])
         weights = (scores or {}).get(topic)
         who = members_of(members) if members_of else None
-        grams = [set(_singular_ngrams(t)) for _, t in who] if who else None
+        member_grams = [(i, set(_singular_ngrams(t))) for i, t in who] if who else None
+        grams = [g for _, g in member_grams] if member_grams else None
         stands = (took or {}).get(topic, {})
         children = child_of(members) if child_of else []
         child = children[0] if len(children) == 1 else None
@@ -1016,7 +1016,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 said = _label_phrases(label, kws)
                 if grams and (coverage(said, grams, stands) < SECOND_PHRASE_SEGMENTS
                               or coverage(said, grams) < TAIL_EXACT_SEGMENTS
-                              or _people_using(said, who) < _least_interviews(
+                              or _people_using(said, member_grams) < _least_interviews(
                                   [i for i, _ in who])):
                     named = child_label(child.name, "", kws)  # a detail of the sub-theme
                 if _label_key(named) in labels:  # another sub-theme took the child alone
