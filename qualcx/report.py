@@ -498,17 +498,17 @@ def _overlaps(corpus, theme: dict) -> str:
     two, with the segments shared: a reader adding up themes should not count them twice.
     The pairs :func:`qualcx.themes.shared_segments` lists are those where either side shows
     the other here."""
-    from .themes import SHARED_SHARE
+    from .themes import shared
     mine = {s for s, _ in theme["members"]}
-    shared = []
+    found = []
     for other in corpus.themes:
         if other["key"] == theme["key"] or other["parent_code"] == theme["parent_code"]:
             continue
-        n = len(mine & {s for s, _ in other["members"]})
-        if mine and n >= SHARED_SHARE * len(mine):
-            shared.append((n, other["label"]))
-    shared.sort(key=lambda x: -x[0])
-    return ", ".join(f"{label} ({n})" for n, label in shared[:2])
+        n = shared(mine, {s for s, _ in other["members"]})
+        if n:
+            found.append((n, other["label"]))
+    found.sort(key=lambda x: -x[0])
+    return ", ".join(f"{label} ({n})" for n, label in found[:2])
 
 
 def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:

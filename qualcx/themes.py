@@ -962,10 +962,30 @@ def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
     return f"{child_name}: {label if keep else label[:1].lower() + label[1:]}"
 
 
+def next_child(member_codes: Sequence[set[str]], codebook, parent: str, skip,
+               share: float = SECOND_PHRASE_SEGMENTS):
+    """The child code of ``parent`` a sub-theme's members carry most after ``skip``, when at
+    least ``share`` of them carry it, else None."""
+    n, child = next(((n, c) for n, c in child_counts(member_codes, codebook, parent)
+                     if c != skip.id), (0, None))
+    return codebook.codes[child] if n and n >= share * len(member_codes) else None
+
+
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
     """[the dominant child code], or the two :func:`mixed_children`, or []."""
     child = dominant_child(member_codes, codebook, parent)
     return [child] if child is not None else mixed_children(member_codes, codebook, parent)
+
+
+def _picked(said: Sequence[str], keywords: Sequence[str], grams: Sequence[set[str]]) -> bool:
+    """Whether a label's words are a pick among the theme's equally common words: two or
+    more single words, with a keyword left out used in as many segments as the least used
+    of them. "Product and sales" names two of the parties who create customer experience
+    when "support" is said as often; the sub-code's name says it better alone."""
+    if len(said) < 2 or any(" " in p for p in said):
+        return False
+    least = min(coverage([p], grams) for p in said)
+    return any(coverage([k], grams) >= least for k in keywords if k and k not in said)
 
 
 def _label_phrases(label: str, keywords: Sequence[str]) -> list[str]:
@@ -981,7 +1001,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           labels: set[str] | None = None,
                           members_of: Callable | None = None,
                           child_of: Callable | None = None,
-                          took: dict[int, dict[str, set[str]]] | None = None) -> list[Theme]:
+                          took: dict[int, dict[str, set[str]]] | None = None,
+                          next_child: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -989,6 +1010,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), positions[kv[1][0]]))
     themes = []
     labels = set() if labels is None else labels  # labels already given (to other groups)
+    children_of = [child_of(members) if child_of else [] for _, members in ordered]
+    named_by = Counter(c[0].id for c in children_of if len(c) == 1)  # sub-themes per child
     for n, (topic, members) in enumerate(ordered, start=1):
         centroid = embeddings[members].mean(axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
@@ -999,7 +1022,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         member_grams = [(i, set(_singular_ngrams(t))) for i, t in who] if who else None
         grams = [g for _, g in member_grams] if member_grams else None
         stands = (took or {}).get(topic, {})
-        children = child_of(members) if child_of else []
+        children = children_of[n - 1]
         child = children[0] if len(children) == 1 else None
         mixed = None
         if len(children) == 2 and who is not None:
@@ -1016,9 +1039,16 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 said = _label_phrases(label, kws)
                 if grams and (coverage(said, grams, stands) < SECOND_PHRASE_SEGMENTS
                               or coverage(said, grams) < TAIL_EXACT_SEGMENTS
+                              or _picked(said, kws, grams)
                               or _people_using(said, member_grams) < _least_interviews(
                                   [i for i, _ in who])):
                     named = child_label(child.name, "", kws)  # a detail of the sub-theme
+                    other = next_child(members, child) if next_child and named_by[child.id] > 1 \
+                        else None
+                    if other is not None and not named_by[other.id]:
+                        # a sibling is "<child>: <phrase>"; this one, named "<child>" alone,
+                        # would read as its parent: the code it carries next tells it apart
+                        named = child_label(other.name, "", kws)
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)
                 label = named
@@ -1049,10 +1079,18 @@ def shared_segments(themes: Sequence[Theme], share: float = SHARED_SHARE
         for b in themes[i + 1:]:
             if a.parent_code == b.parent_code:
                 continue
-            n = len(set(a.members) & set(b.members))
-            if n and n >= share * min(len(a.members), len(b.members)):
+            n = max(shared(set(a.members), set(b.members), share),
+                    shared(set(b.members), set(a.members), share))
+            if n:
                 pairs.append((a.key, b.key, n))
     return sorted(pairs, key=lambda p: -p[2])
+
+
+def shared(mine: set, other: set, share: float = SHARED_SHARE) -> int:
+    """How many of ``mine`` (a theme's segments) ``other`` holds, when that is at least
+    ``share`` of them, else 0."""
+    n = len(mine & other)
+    return n if n and n >= share * len(mine) else 0
 
 
 def at_edges(interviews: Sequence[str]) -> list[str]:
@@ -1167,7 +1205,9 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 if interviews is not None else None,
                 (lambda local: _children_of([code_sets[positions[m]] for m in local],
                                             codebook, parent))
-                if parent is not None else None, took)
+                if parent is not None else None, took,
+                lambda local, child: next_child(
+                    [code_sets[positions[m]] for m in local], codebook, parent, child))
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
                 for theme in found:

@@ -648,6 +648,55 @@ def test_a_sub_code_s_name_stands_alone_when_the_phrase_after_it_is_a_detail():
     assert took == {"price increase": {"price"}}
 
 
+def test_of_two_sub_themes_of_one_sub_code_the_one_left_with_its_name_alone_takes_the_next():
+    from qualcx.themes import _children_of, _themes_from_clusters, next_child
+    cb = parse_codebook(CHILDREN)
+    # 40 segments say "price increase" (cluster 0); cluster 1's 20 share no phrase
+    texts = ["the price increase hurt us"] * 40 + ["they left for a cheaper tool"] * 20
+    people = [f"I{i % 8}" for i in range(60)]
+    emb = np.ones((60, 4), dtype=np.float32) / 2
+
+    def labels(codes):
+        return [t.label for t in _themes_from_clusters(
+            "churn", "churn", [0] * 40 + [1] * 20, {0: ["price increase"], 1: ["price increase"]},
+            list(range(60)), emb, {0: [1.0], 1: [1.0]}, set(),
+            lambda local: [(people[m], texts[m]) for m in local],
+            lambda local: _children_of([codes[m] for m in local], cb, "churn"), None,
+            lambda local, child: next_child([codes[m] for m in local], cb, "churn", child))]
+    causes = [{"churn.causes"}] * 40
+    # cluster 1: 13 of 20 carry causes, 6 also (or only) signals
+    second = [{"churn.causes"}] * 12 + [{"churn.causes", "churn.signals"}] + \
+        [{"churn.signals"}] * 5 + [{"churn"}] * 2
+    assert labels(causes + second) == ["Causes of churn: price increase", "Warning signs of churn"]
+    # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name
+    fewer = [{"churn.causes"}] * 14 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
+    assert labels(causes + fewer) == ["Causes of churn: price increase", "Causes of churn"]
+    assert next_child(second, cb, "churn", cb.codes["churn.causes"]).id == "churn.signals"
+    assert next_child(fewer, cb, "churn", cb.codes["churn.causes"]) is None
+
+
+def test_a_tail_of_single_words_picked_among_equally_common_ones_is_left_out():
+    from qualcx.themes import _picked, _singular_ngrams, _themes_from_clusters, dominant_child
+    cb = parse_codebook(CHILDREN)
+    texts = ["the product was slow"] * 10 + ["sales promised a lot"] * 8 \
+        + ["support never called back"] * 9 + ["nothing else"] * 3
+    grams = [set(_singular_ngrams(t)) for t in texts]
+    assert _picked(["product", "sales"], ["product", "sales", "support"], grams)  # 9 >= 8
+    assert not _picked(["product", "support"], ["product", "support", "sales"], grams)
+    assert not _picked(["product"], ["product", "support"], grams)  # one word is no pick
+    assert not _picked(["slow product", "sales"], ["slow product", "sales", "support"], grams)
+    people = [f"I{i % 8}" for i in range(30)]
+    emb = np.ones((30, 4), dtype=np.float32) / 2
+
+    def label(keywords):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 30, {0: keywords}, list(range(30)), emb,
+            {0: [1.0, 0.9, 0.8]}, set(), lambda local: [(people[m], texts[m]) for m in local],
+            lambda local: [dominant_child([{"churn.causes"}] * 30, cb, "churn")])[0].label
+    assert label(["product", "sales", "support"]) == "Causes of churn"
+    assert label(["product", "support", "sales"]) == "Causes of churn: product and support"
+
+
 def test_sub_themes_of_different_codes_sharing_segments_are_named():
     from qualcx.themes import Theme, shared_segments
 
