@@ -17,6 +17,13 @@ class Quote:
     start: int
     end: int
     score: float
+    cut_before: bool = False  # the segment's talk before the quoted sentences is left out
+    cut_after: bool = False  # ... and after them
+
+    @property
+    def shown(self) -> str:
+        """The quote as printed: "…" marks where the segment's talk was left out."""
+        return ("… " if self.cut_before else "") + self.text + (" …" if self.cut_after else "")
 
 
 @dataclass
@@ -111,8 +118,12 @@ def pick_quotes(corpus: Corpus, ranked: list[tuple[int, float]], n: int) -> list
     quotes = []
     for ex in select_quotes(candidates, n):
         seg = corpus.segments[ex.candidate.key]
+        # the speaker's turn goes on before or after the quote: in the segment or beyond it
+        text, start, end = ex.candidate.text, seg["start"] + ex.start, seg["start"] + ex.end
         quotes.append(Quote(ex.text, seg["interview_id"], ex.candidate.role, ex.candidate.key,
-                            seg["start"] + ex.start, seg["start"] + ex.end, round(ex.score, 3)))
+                            start, end, round(ex.score, 3),
+                            bool(text[:ex.start].strip()) or start > seg.get("turn_start", start),
+                            bool(text[ex.end:].strip()) or seg["end"] < seg.get("turn_end", 0)))
     return quotes
 
 
@@ -392,7 +403,7 @@ def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[t
         if small:
             why.append(f"{'a group' if len(small) == 1 else 'groups'} with fewer than "
                        f"{min_per_group} interviews when compared by {attribute}: "
-                       + prose_list([f"{g} ({k})" for g, k in small], shown=3))
+                       + prose_list([f"{g} ({k})" for g, k in small]))
         return None, (f"The sample is too small to judge saturation: {'; '.join(why)}. The "
                       "counts below show when codes and themes first appeared, nothing more.")
     if n < window + base:

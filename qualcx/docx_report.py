@@ -52,7 +52,7 @@ class _Writer:
         return p
 
     def quote(self, q):
-        self.para(f"“{q.text}”", style="Quote")
+        self.para(f"“{q.shown}”", style="Quote")
         self.para(f"— {q.role}, {q.interview}", style="Quote")
 
     def table(self, header: list[str], rows: list[list], shade: list[list[str]] | None = None,
@@ -153,8 +153,7 @@ def _method(w, c):
               "learned from (codes a person accepted from the machine in review are left out "
               "of it: they agree with the machine by construction). "
               if c["run"]["summary"].get("learned_from") else "")
-           + f"{c['coverage']} Sub-themes and emergent themes were found by clustering "
-           f"the same embeddings (BERTopic, seed {run['seed']}).", style="List Number")
+           + f"{c['coverage']} {c['themes_method']}", style="List Number")
     if c["agreement"]:
         w.para(("Verifying. ", "b"), "Agreement between coders on the same segments:",
                style="List Number")
@@ -260,6 +259,7 @@ def _matrices(w, c):
     w.table(["Code", *ids, "Segments"], rows, shade)
     if c["theme_matrix"]:
         w.heading("Theme × interviewee", 2)
+        w.para(c["theme_matrix_note"])
         w.table(["Theme", *ids, "Segments"],
                 [[r["theme"]["label"], *[r["counts"][i] for i in ids], r["total"]]
                  for r in c["theme_matrix"]])
@@ -272,7 +272,8 @@ def _matrices(w, c):
     if comp:
         w.heading(f"Comparison by {comp['attribute']}", 2)
         w.para("Interviewees of each group who raised the code, then the group's segments "
-               "carrying it and their share of the group's segments.")
+               "carrying it and their share of the group's segments."
+               + (f" {c['compare_note']}" if c.get("compare_note") else ""))
         w.table(["Code", *[f"{g['name']} ({len(g['interviews'])})" for g in comp["groups"]]],
                 [[("    " if r["depth"] else "") + r["code"].name,
                   *[f"{x['interviewees']} of {x['of']} ({x['segments']}; "

@@ -10,8 +10,9 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .analysis import (clean, code_interview_matrix, code_quotes, compare, cooccurrence,
-                       default_compare_attribute, load_corpus, prose_list, saturation,
+from .analysis import (MAX_GROUPS, clean, code_interview_matrix, code_quotes, compare,
+                       cooccurrence, default_compare_attribute, load_corpus, prose_list,
+                       saturation,
                        theme_interview_matrix, theme_quotes, top_pairs)
 from .errors import SettingsError
 from .settings import _toml_value
@@ -113,7 +114,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "ingest_warnings": ingest_warnings(project),
             "coders": corpus.coders, "sections": sections, "emergent": emergent,
             "small_talk": talk,
-            "small_talk_note": small_talk_sentence(talk),
+            "small_talk_note": " ".join(t for t in (small_talk_sentence(talk),
+                                                   uncoded_sentence(corpus, talk)) if t),
             "stale": stale_notice(project.store, bool(settings["learn_from_humans"])),
             "matrix": matrix, "matrix_top": top, "theme_matrix": theme_matrix,
             "theme_matrix_top": max((c for r in theme_matrix for c in r["counts"].values()),
@@ -125,9 +127,15 @@ def build_context(project, agreement: dict | None = None) -> dict:
                                     default=0),
             "pairs": top_pairs(co_rows, codebook),
             "comparison": compare(corpus, codebook, attribute),
+            "compare_note": "" if settings.get("compare_by") or attribute is None else (
+                f"The groups are by {attribute}, the first metadata column that splits the "
+                f"interviews into 2 to {MAX_GROUPS} groups; the setting compare_by chooses "
+                "another."),
             "saturation": sat, "saturation_chart": saturation_chart(sat["steps"]),
             "agreement": _agreement_view(agreement),
             "redacted": redacted, "themes_found": len(corpus.themes),
+            "themes_method": themes_method(run["settings"], len(corpus.themes)),
+            "theme_matrix_note": theme_matrix_note(corpus),
             "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
@@ -224,6 +232,71 @@ def small_talk_sentence(info: dict | None) -> str:
     return (f"{n} uncoded segment{'s' if n != 1 else ''} in {k} cluster{'s' if k != 1 else ''} "
             f"{'were' if n != 1 else 'was'} set aside as small talk (greetings, introductions, "
             f"thanks, consent) and are not shown as themes; the rule: {info['rule']}.")
+
+
+def themes_method(settings: dict, n_themes: int) -> str:
+    """The method section's sentence on how themes were found and quotes chosen."""
+    from .quotes import MAX_WORDS
+    from .themes import MIN_THEME_INTERVIEWS, MIN_THEME_SIZE, MIN_THEME_WORDS
+    found = (f"Sub-themes were found within each code holding at least "
+             f"{settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or more, and "
+             "emergent themes among such segments that no coder coded, by clustering the same "
+             f"embeddings (BERTopic, seed {settings['seed']}); a cluster raised by fewer than "
+             f"{MIN_THEME_INTERVIEWS} interviewees or holding fewer than {MIN_THEME_SIZE} "
+             "segments was not kept, and its segments joined the nearest theme "
+             f"when close enough: {n_themes} theme{'s' if n_themes != 1 else ''}."
+             if n_themes else
+             f"No themes were found: no code, and not the uncoded rest, had the "
+             f"{settings['min_theme_segments']} segments needed before it is clustered "
+             "(setting min_theme_segments), or qualcx themes has not been run.")
+    return (f"{found} Quotes are the most central segments of a code or theme, one per "
+            "interviewee before anyone gets a second, cut to their most central whole "
+            f"sentences when longer than {MAX_WORDS} words; \u2026 marks talk of the same turn "
+            "left out.")
+
+
+def theme_matrix_note(corpus) -> str:
+    """What the theme × interviewee matrix counts, and how many segments two themes share."""
+    seen: dict[int, int] = {}
+    for theme in corpus.themes:
+        for m, _ in theme["members"]:
+            seen[m] = seen.get(m, 0) + 1
+    shared = sum(1 for n in seen.values() if n > 1)
+    text = "Segments per theme and interview."
+    if shared:
+        text += (f" A segment coded under two codes is in a sub-theme of each: {shared} "
+                 f"segment{'s are' if shared != 1 else ' is'} in two themes or more, so the "
+                 f"themes hold {len(seen)} distinct segments, not the {sum(seen.values())} "
+                 "their rows add up to.")
+    return text
+
+
+def uncoded_sentence(corpus, talk: dict | None) -> str:
+    """Where the segments no coder coded went, so the emergent themes can be checked: too short
+    to cluster, small talk, in an emergent theme, or in none."""
+    from .themes import MIN_THEME_WORDS
+    uncoded = [s for s in corpus.segments if not corpus.codes_by_segment.get(s)]
+    if not uncoded:
+        return ""
+    short = sum(1 for s in uncoded if len(corpus.segments[s]["text"].split()) < MIN_THEME_WORDS)
+    emergent = [t for t in corpus.themes if t["parent_code"] is None]
+    held = {m for t in emergent for m, _ in t["members"]}
+    themed = sum(1 for s in uncoded if s in held)
+    aside = talk["segments"] if talk else 0
+    rest = len(uncoded) - short - themed - aside
+    if rest < 0:  # the codes changed after the themes were found (see the notice above)
+        return ""
+    parts = [f"{short} {'is' if short == 1 else 'are'} shorter than {MIN_THEME_WORDS} words "
+             "and were not clustered"] if short else []
+    if aside:
+        parts.append(f"{aside} {'was' if aside == 1 else 'were'} set aside as small talk")
+    if themed:
+        parts.append(f"{themed} {'is' if themed == 1 else 'are'} in the emergent "
+                     f"theme{'s' if len(emergent) != 1 else ''} below")
+    if rest:
+        parts.append(f"{rest} {'fits' if rest == 1 else 'fit'} none of them")
+    n = len(uncoded)
+    return f"Of the {n} segment{'s' if n != 1 else ''} no coder coded, {prose_list(parts)}."
 
 
 HUMAN_RUNS = {"import-codes": "human codes were imported",
@@ -433,15 +506,27 @@ def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], tot
     per = {i: 0 for i in who}
     for seg_id in corpus.segments_for(codebook.descendants(code.id)):
         per[corpus.segments[seg_id]["interview_id"]] += 1
-    most = max(per.items(), key=lambda kv: (kv[1], -corpus.order(kv[0])))
+    top = max(per.values())
+    most = sorted((i for i, n in per.items() if n == top), key=corpus.order)
     if people > 1:
-        text += (f"It came up most often with {corpus.role(most[0])} ({most[0]}, "
-                 f"{most[1]} segment{'s' if most[1] != 1 else ''}).")
+        s = "s" if top != 1 else ""
+        if len(most) == 1:
+            text += (f"It came up most often with {corpus.role(most[0])} ({most[0]}, {top} "
+                     f"segment{s}).")
+        else:  # a tie is said as one
+            names = [f"{corpus.role(i)} ({i})" for i in most]
+            text += (f"It came up most often with {prose_list(names, shown=3)}, {top} "
+                     f"segment{s} each.")
     spread = [c for c in children if c["interviewees"]]
     if spread:
-        lead = max(spread, key=lambda c: (c["interviewees"], c["segments"]))
-        text += (f"{' ' if text else ''}Of its sub-codes, “{lead['code'].name}” was the most widespread "
-                 f"({lead['interviewees']} of {total} interviewees)")
+        best = max((c["interviewees"], c["segments"]) for c in spread)
+        names = [f"“{c['code'].name}”" for c in spread
+                 if (c["interviewees"], c["segments"]) == best]
+        text += f"{' ' if text else ''}Of its sub-codes, " + (
+            f"{names[0]} was the most widespread ({best[0]} of {total} interviewees)"
+            if len(names) == 1 else
+            f"{prose_list(names)} were the most widespread ({best[0]} of {total} interviewees "
+            f"and {best[1]} segments each)")
         silent = [f"“{c['code'].name}”" for c in children if not c["interviewees"]]
         text += f"; no one raised {prose_list(silent, 'or')}." if silent else "."
     return text
@@ -488,8 +573,8 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
     members = [s for s, _ in theme["members"] if s in corpus.segments]
     counts = child_counts([corpus.codes_by_segment.get(s, {}).keys() for s in members],
                           codebook, theme["parent_code"])
-    return ", ".join(f"{codebook.codes[child].name} ({n})" for n, child in counts[:2]
-                     if members and n >= SUB_CODE_SHARE * len(members))
+    return ", ".join(f"{codebook.codes[child].name} ({n} of {len(members)})"
+                     for n, child in counts[:2] if members and n >= SUB_CODE_SHARE * len(members))
 
 
 def _overlaps(corpus, theme: dict) -> str:

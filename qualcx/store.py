@@ -184,9 +184,11 @@ class Store:
         return [r[0] for r in self.db.execute("SELECT DISTINCT speaker FROM turns ORDER BY 1")]
 
     def respondent_segments(self) -> list[sqlite3.Row]:
-        """Respondent segments in interview and reading order, with their turn's speaker."""
+        """Respondent segments in interview and reading order, with their turn's speaker and
+        offsets."""
         return self.db.execute(
-            """SELECT s.*, t.speaker, t.idx AS turn_idx, t.question_id, t.id AS turn_id
+            """SELECT s.*, t.speaker, t.idx AS turn_idx, t.question_id, t.id AS turn_id,
+                      t.start AS turn_start, t."end" AS turn_end
                FROM segments s JOIN turns t ON t.id = s.turn_id
                JOIN interviews i ON i.id = s.interview_id
                WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id, s.idx""").fetchall()

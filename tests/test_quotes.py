@@ -72,3 +72,29 @@ def test_pick_quotes_attributes_and_keeps_offsets():
     assert [(q.interview, q.role) for q in quotes] == \
         [("I1", "Account manager"), ("I2", "Support lead"), ("I3", "Sales lead")]
     assert all(q.start == 10 * q.segment_id for q in quotes)
+
+
+def test_a_quote_shows_where_the_speaker_s_turn_was_left_out():
+    text = ("We talked about the weather first. It was raining all week in Tallinn. "
+            "The invoice errors made the customer furious at renewal. "
+            "Invoice errors at renewal are the worst thing for trust. "
+            "Then we went to lunch at a nice place near the harbour with the whole team. "
+            "Afterwards everyone went home early because of the weather and the long drive.")
+    whole = "Invoice errors at renewal are the worst thing for trust."
+
+    def quote(seg_text, start, turn_start, turn_end):
+        segs = {0: {"text": seg_text, "interview_id": "I1", "start": start,
+                    "end": start + len(seg_text), "turn_start": turn_start,
+                    "turn_end": turn_end}}
+        corpus = Corpus([{"id": "I1", "role": "Account manager"}], segs, {}, [])
+        return pick_quotes(corpus, [(0, 0.9)], 1)[0]
+    # the segment is the whole turn: nothing left out
+    q = quote(whole, 100, 100, 100 + len(whole))
+    assert (q.cut_before, q.cut_after, q.shown) == (False, False, whole)
+    # the turn goes on after this segment, and began before it
+    assert quote(whole, 100, 100, 300).shown == whole + " …"
+    assert quote(whole, 100, 40, 100 + len(whole)).shown == "… " + whole
+    # a long segment cut to its central sentences, in a turn that is just this segment
+    q = quote(text, 0, 0, len(text))
+    assert q.text != text and (q.cut_before, q.cut_after) == (q.start > 0, q.end < len(text))
+    assert q.shown == ("… " if q.start else "") + q.text + (" …" if q.end < len(text) else "")

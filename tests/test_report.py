@@ -498,7 +498,7 @@ codes:
     corpus = Corpus([], segments, codes, [])
     theme = {"parent_code": "churn", "members": [(i, 0.5) for i in range(1, 9)]}
     # 3 and 2 of 8 reach a quarter; 1 of 8 does not
-    assert _sub_codes(corpus, codebook, theme) == "Price (3), Signals (2)"
+    assert _sub_codes(corpus, codebook, theme) == "Price (3 of 8), Signals (2 of 8)"
     assert _sub_codes(corpus, codebook, {"parent_code": None, "members": []}) == ""
 
 
@@ -518,3 +518,80 @@ def test_a_sub_theme_says_which_sub_themes_of_other_codes_share_its_segments():
     # most shared first, at most two (cx-1 shares 5 too)
     assert _overlaps(corpus, themes[2]) == "Churn-1 (16), Cx-2 (5)"
     assert _overlaps(corpus, themes[4]) == ""
+
+
+def test_the_emergent_section_accounts_for_every_uncoded_segment():
+    from types import SimpleNamespace
+    from qualcx.report import uncoded_sentence
+    long = "one two three four five six seven eight nine ten eleven twelve"
+    segments = {i: {"text": "Yes." if i < 3 else long} for i in range(12)}
+    codes = {10: {"cx": 1.0}, 11: {"cx": 1.0}}  # 10 uncoded: 3 short, 7 long
+    themes = [{"parent_code": None, "members": [(3, 1.0), (4, 1.0), (5, 1.0)]},
+              {"parent_code": "cx", "members": [(10, 1.0), (11, 1.0)]}]
+    corpus = SimpleNamespace(segments=segments, codes_by_segment=codes, themes=themes)
+    assert uncoded_sentence(corpus, {"segments": 2}) == (
+        "Of the 10 segments no coder coded, 3 are shorter than 12 words and were not "
+        "clustered, 2 were set aside as small talk, 3 are in the emergent theme below and 2 "
+        "fit none of them.")
+    assert uncoded_sentence(corpus, None).endswith("and 4 fit none of them.")
+    # codes changed after the themes were found: the counts would not add up, so none is given
+    assert uncoded_sentence(corpus, {"segments": 9}) == ""
+
+
+def test_the_method_says_what_themes_need_and_how_quotes_are_cut(coded_project):
+    from qualcx.report import themes_method
+    md = write_report(coded_project)[1].read_text()  # no themes run yet
+    assert "No themes were found" in md
+    assert "when longer than 60 words; … marks talk of the same turn left out." in md
+    found = themes_method({"min_theme_segments": 12, "seed": 42}, 16)
+    assert "within each code holding at least 12 segments of 12 words or more" in found
+    assert "fewer than 3 interviewees or holding fewer than 5 segments" in found
+    assert ": 16 themes." in found
+
+
+def test_a_code_summary_says_a_tie_as_one():
+    from types import SimpleNamespace
+    from qualcx.report import _summary
+    segs = {1: "I1", 2: "I1", 3: "I2", 4: "I2", 5: "I3"}
+    corpus = SimpleNamespace(
+        segments={k: {"interview_id": v} for k, v in segs.items()},
+        segments_for=lambda ids: list(segs), role=lambda i: f"Role {i}",
+        order=lambda i: int(i[1:]))
+    codebook = SimpleNamespace(descendants=lambda c: [c])
+
+    def child(name, people, n):
+        return {"code": SimpleNamespace(name=name), "interviewees": people, "segments": n}
+    text = _summary(corpus, codebook, SimpleNamespace(id="cx"), 3, 5, ["I1", "I2", "I3"], 3,
+                    [child("A", 2, 4), child("B", 2, 4), child("C", 2, 3), child("D", 0, 0)])
+    assert text == ("It came up most often with Role I1 (I1) and Role I2 (I2), 2 segments each. "
+                    "Of its sub-codes, “A” and “B” were the most widespread (2 of 3 interviewees "
+                    "and 4 segments each); no one raised “D”.")
+    text = _summary(corpus, codebook, SimpleNamespace(id="cx"), 3, 5, ["I1", "I2", "I3"], 3,
+                    [child("A", 2, 4), child("C", 2, 3)])
+    assert "“A” was the most widespread (2 of 3 interviewees)." in text
+
+
+def test_the_theme_matrix_says_how_many_segments_two_themes_share():
+    from types import SimpleNamespace
+    from qualcx.report import theme_matrix_note
+    themes = [{"members": [(1, 1.0), (2, 1.0), (3, 1.0)]}, {"members": [(3, 1.0), (4, 1.0)]}]
+    assert theme_matrix_note(SimpleNamespace(themes=themes)) == (
+        "Segments per theme and interview. A segment coded under two codes is in a sub-theme "
+        "of each: 1 segment is in two themes or more, so the themes hold 4 distinct segments, "
+        "not the 5 their rows add up to.")
+    assert theme_matrix_note(SimpleNamespace(themes=themes[:1])) == \
+        "Segments per theme and interview."
+
+
+def test_the_comparison_says_when_it_chose_its_column_itself(make_project, blank_nlp):
+    from qualcx.report import build_context
+    root = make_project({"a.txt": EVIL, "b.txt": EVIL, "c.txt": EVIL},
+                        metadata="file,role,department\na.txt,AM,Sales\nb.txt,AE,Sales\n"
+                                 "c.txt,Agent,Support\n")
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    context = build_context(project)
+    assert context["comparison"]["attribute"] == "department"
+    assert context["compare_note"].startswith("The groups are by department, the first")
+    project.settings["compare_by"] = "department"
+    assert build_context(project)["compare_note"] == ""
