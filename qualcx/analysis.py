@@ -140,9 +140,17 @@ def code_quotes(corpus: Corpus, code_ids: list[str], n: int, exclude: set[int] =
     return pick_quotes(corpus, ranked, n)
 
 
-def theme_quotes(corpus: Corpus, theme: dict, n: int) -> list[Quote]:
+def theme_quotes(corpus: Corpus, theme: dict, n: int, prefer: set[int] = frozenset()
+                 ) -> list[Quote]:
+    """Up to ``n`` quotes of a theme's members, most central first; members in ``prefer``
+    (those carrying the sub-code a sub-theme is named after) are quoted before the others, so
+    the quotes bear out the label, and the others fill what they leave."""
     ranked = sorted(theme["members"], key=lambda m: (-(m[1] or 0), m[0]))
-    return pick_quotes(corpus, ranked, n)
+    first = pick_quotes(corpus, [m for m in ranked if m[0] in prefer], n) if prefer else []
+    taken = {q.segment_id for q in first}
+    return first + pick_quotes(corpus, [m for m in ranked if m[0] not in prefer
+                                        and m[0] not in taken], n - len(first)) \
+        if len(first) < n else first
 
 
 def code_interview_matrix(corpus: Corpus, codebook) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -608,7 +609,24 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
             "overlaps": _overlaps(corpus, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
-            "quotes": theme_quotes(corpus, theme, n)}
+            "quotes": theme_quotes(corpus, theme, n, _carrying_named_child(corpus, codebook,
+                                                                            theme))}
+
+
+def _carrying_named_child(corpus, codebook, theme: dict) -> set[int]:
+    """The members carrying the sub-code the machine named a sub-theme after ("Causes of
+    churn: price increase" is named after "Causes of churn"), or none when its label names
+    no single sub-code or is the researcher's own."""
+    if codebook is None or theme.get("machine_label") or \
+            theme["parent_code"] not in codebook.codes:
+        return set()
+    for child in codebook.codes[theme["parent_code"]].children:
+        name = re.sub(r"\s*\([^)]*\)", "", codebook.codes[child].name).strip()
+        if theme["label"] == name or theme["label"].startswith(f"{name}: "):
+            wanted = set(codebook.descendants(child))
+            return {s for s, _ in theme["members"]
+                    if wanted & set(corpus.codes_by_segment.get(s, {}))}
+    return set()
 
 
 def write_atomic(path: Path, data: str | bytes):

@@ -595,3 +595,41 @@ def test_the_comparison_says_when_it_chose_its_column_itself(make_project, blank
     assert context["compare_note"].startswith("The groups are by department, the first")
     project.settings["compare_by"] = "department"
     assert build_context(project)["compare_note"] == ""
+
+
+def test_a_sub_theme_named_after_a_sub_code_quotes_segments_carrying_it_first():
+    from qualcx.analysis import Corpus, theme_quotes
+    from qualcx.codebook import parse_codebook
+    from qualcx.report import _carrying_named_child
+    codebook = parse_codebook("""
+name: t
+version: "1"
+codes:
+  - id: churn
+    name: Churn
+    definition: Leaving.
+    codes:
+      - id: churn.price
+        name: Price (what it costs)
+        definition: Price as a reason.
+      - id: churn.signals
+        name: Signals
+        definition: Warning signs.
+""")
+    texts = ["The price went up and they left us for a cheaper tool last spring.",
+             "Nobody called them for three weeks and then they were simply gone.",
+             "It was the price, they told me so on the phone the very same day."]
+    segments = {i + 1: {"interview_id": f"I{i + 1}", "text": t, "start": 0, "end": len(t)}
+                for i, t in enumerate(texts)}
+    codes = {1: {"churn.price": 1.0}, 2: {"churn.signals": 1.0}, 3: {"churn.price": 1.0}}
+    corpus = Corpus([{"id": f"I{i}", "role": "r"} for i in (1, 2, 3)], segments, codes, [])
+    theme = {"label": "Price: cheaper tool", "parent_code": "churn", "machine_label": "",
+             "members": [(2, 0.9), (1, 0.8), (3, 0.7)]}
+    prefer = _carrying_named_child(corpus, codebook, theme)
+    assert prefer == {1, 3}  # the bracketed aside of the name is not part of the label
+    assert [q.segment_id for q in theme_quotes(corpus, theme, 2, prefer)] == [1, 3]
+    assert [q.segment_id for q in theme_quotes(corpus, theme, 3, prefer)] == [1, 3, 2]
+    assert [q.segment_id for q in theme_quotes(corpus, theme, 2)][0] == 2  # the most central
+    renamed = dict(theme, machine_label="Price: cheaper tool", label="Switching on price")
+    assert _carrying_named_child(corpus, codebook, renamed) == set()
+    assert _carrying_named_child(corpus, codebook, dict(theme, label="Cheaper tool")) == set()
