@@ -231,6 +231,7 @@ def _theme(w, c, t, level):
     w.para((f"{t['interviewees']} of {c['total']} interviewees, {t['segments']} segments; "
             f"keywords (segments using each): {t['keyword_text']}"
             + (f"; mostly coded: {t['sub_codes']}" if t.get("sub_codes") else "")
+            + (f"; answering: {t['questions']}" if t.get("questions") else "")
             + (f"; segments also in: {t['overlaps']}" if t.get("overlaps") else "")
             + (f"; machine label: {t['machine_label']}" if t["machine_label"] else ""), "i"))
     for q in t["quotes"]:

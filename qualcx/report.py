@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import jinja2
@@ -94,7 +95,8 @@ def build_context(project, agreement: dict | None = None) -> dict:
                           "; ".join(f"{label.lstrip('· ')}: {n} of {total}"
                                     for label, n, _ in bars), ident=f"bars-{rq.id}")
         sections.append({"rq": rq, "codes": codes, "chart": chart})
-    emergent = [_theme_view(corpus, t, 3) for t in corpus.themes if t["parent_code"] is None]
+    emergent = [_theme_view(corpus, t, 3, codebook) for t in corpus.themes
+                if t["parent_code"] is None]
     matrix = code_interview_matrix(corpus, codebook)
     top = max((c for row in matrix for c in row["counts"].values()), default=0)
     theme_matrix = theme_interview_matrix(corpus)
@@ -578,6 +580,28 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
                      for n, child in counts[:2] if members and n >= SUB_CODE_SHARE * len(members))
 
 
+def _questions(corpus, codebook, theme: dict, share: float = SUB_CODE_SHARE) -> str:
+    """The guide questions whose answers hold at least ``share`` of a theme's segments, most
+    first, at most two, with their counts ("no guide question" for talk after the
+    interviewer's own follow-ups or asides): a theme that only echoes one question is that
+    question's topic, and one that answers none came up outside the guide."""
+    members = [s for s, _ in theme["members"] if s in corpus.segments]
+    if codebook is None or not codebook.guide or not members:
+        return ""
+    number = {g.id: n for n, g in enumerate(codebook.guide, start=1)}
+    counts = Counter(corpus.segments[s].get("question_id") for s in members)
+    last = len(number) + 1  # on a tie, guide questions first, in guide order
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], number.get(kv[0], last)))
+    shown = []
+    for qid, n in ranked[:2]:
+        if n < share * len(members):
+            break
+        guide = next((g for g in codebook.guide if g.id == qid), None)
+        shown.append((f"question {number[qid]} “{guide.text}”" if guide is not None
+                      else "no guide question") + f" ({n} of {len(members)})")
+    return ", ".join(shown)
+
+
 def _overlaps(corpus, theme: dict) -> str:
     """The sub-themes of other codes holding at least ``themes.SHARED_SHARE`` of a theme's
     segments (a segment coded under two codes is clustered with each), most first, at most
@@ -606,6 +630,7 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
             "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
             "sub_codes": _sub_codes(corpus, codebook, theme),
+            "questions": _questions(corpus, codebook, theme),
             "overlaps": _overlaps(corpus, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),

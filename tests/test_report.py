@@ -633,3 +633,20 @@ codes:
     renamed = dict(theme, machine_label="Price: cheaper tool", label="Switching on price")
     assert _carrying_named_child(corpus, codebook, renamed) == set()
     assert _carrying_named_child(corpus, codebook, dict(theme, label="Cheaper tool")) == set()
+
+
+def test_a_theme_says_which_guide_questions_its_segments_answer():
+    from types import SimpleNamespace
+    from qualcx.report import _questions
+    guide = [SimpleNamespace(id="Q1", text="Why do they leave?"),
+             SimpleNamespace(id="Q2", text="What keeps them?")]
+    codebook = SimpleNamespace(guide=guide)
+    asked = ["Q2", "Q2", "Q2", None, None, None, "Q1", "Q1"]
+    corpus = SimpleNamespace(segments={i: {"question_id": q} for i, q in enumerate(asked)})
+    theme = {"members": [(i, 1.0) for i in range(8)]}
+    # a tie puts the guide's question first; 2 of 8 reach the quarter but a third is not shown
+    assert _questions(corpus, codebook, theme) == \
+        "question 2 “What keeps them?” (3 of 8), no guide question (3 of 8)"
+    aside = {"members": [(3, 1.0), (4, 1.0)]}
+    assert _questions(corpus, codebook, aside) == "no guide question (2 of 2)"
+    assert _questions(corpus, SimpleNamespace(guide=[]), theme) == ""
