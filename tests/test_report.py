@@ -469,11 +469,7 @@ def test_interviewees_section_lists_ingest_warnings(make_project, blank_nlp):
     assert "notes.txt: no speaker labels found" in _docx_text(docx_path)
 
 
-def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
-    from qualcx.analysis import Corpus
-    from qualcx.codebook import parse_codebook
-    from qualcx.report import _sub_codes
-    codebook = parse_codebook("""
+CHURN_CODES = """
 name: t
 version: "1"
 codes:
@@ -490,7 +486,14 @@ codes:
       - id: churn.people
         name: People
         definition: A champion leaving.
-""")
+"""
+
+
+def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
+    from qualcx.analysis import Corpus
+    from qualcx.codebook import parse_codebook
+    from qualcx.report import _sub_codes
+    codebook = parse_codebook(CHURN_CODES)
     segments = {i: {"interview_id": "I1", "text": "t"} for i in range(1, 9)}
     codes = {1: {"churn.price": 1}, 2: {"churn.price": 1}, 3: {"churn.price": 1},
              4: {"churn.signals": 1}, 5: {"churn.signals": 1}, 6: {"churn.people": 1},
@@ -601,21 +604,7 @@ def test_a_sub_theme_named_after_a_sub_code_quotes_segments_carrying_it_first():
     from qualcx.analysis import Corpus, theme_quotes
     from qualcx.codebook import parse_codebook
     from qualcx.report import _carrying_named_child
-    codebook = parse_codebook("""
-name: t
-version: "1"
-codes:
-  - id: churn
-    name: Churn
-    definition: Leaving.
-    codes:
-      - id: churn.price
-        name: Price (what it costs)
-        definition: Price as a reason.
-      - id: churn.signals
-        name: Signals
-        definition: Warning signs.
-""")
+    codebook = parse_codebook(CHURN_CODES.replace("name: Price", "name: Price (what it costs)"))
     texts = ["The price went up and they left us for a cheaper tool last spring.",
              "Nobody called them for three weeks and then they were simply gone.",
              "It was the price, they told me so on the phone the very same day."]
