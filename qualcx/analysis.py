@@ -146,11 +146,19 @@ def theme_quotes(corpus: Corpus, theme: dict, n: int, prefer: set[int] = frozens
     (those carrying the sub-code a sub-theme is named after) are quoted before the others, so
     the quotes bear out the label, and the others fill what they leave."""
     ranked = sorted(theme["members"], key=lambda m: (-(m[1] or 0), m[0]))
-    first = pick_quotes(corpus, [m for m in ranked if m[0] in prefer], n) if prefer else []
-    taken = {q.segment_id for q in first}
-    return first + pick_quotes(corpus, [m for m in ranked if m[0] not in prefer
-                                        and m[0] not in taken], n - len(first)) \
-        if len(first) < n else first
+    if not prefer:
+        return pick_quotes(corpus, ranked, n)
+
+    def who(m):
+        return corpus.segments[m[0]]["interview_id"]
+    carrying = [m for m in ranked if m[0] in prefer]
+    # still one quote per interviewee before anyone gets a second
+    quotes = pick_quotes(corpus, carrying, min(n, len({who(m) for m in carrying})))
+    for pool in ([m for m in ranked if who(m) not in {q.interview for q in quotes}], ranked):
+        if len(quotes) < n:
+            taken = {q.segment_id for q in quotes}
+            quotes += pick_quotes(corpus, [m for m in pool if m[0] not in taken], n - len(quotes))
+    return quotes
 
 
 def code_interview_matrix(corpus: Corpus, codebook) -> list[dict]:

@@ -131,13 +131,14 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "pairs": top_pairs(co_rows, codebook),
             "comparison": compare(corpus, codebook, attribute),
             "compare_note": "" if settings.get("compare_by") or attribute is None else (
-                f"The groups are by {attribute}, the first metadata column that splits the "
-                f"interviews into 2 to {MAX_GROUPS} groups; the setting compare_by chooses "
-                "another."),
+                f"The groups are by {attribute}, the first metadata column (ids, file names, "
+                f"roles, names, dates and lengths aside) that splits the interviews into 2 to "
+                f"{MAX_GROUPS} groups, fewer than there are interviews; the setting compare_by "
+                "chooses another."),
             "saturation": sat, "saturation_chart": saturation_chart(sat["steps"]),
             "agreement": _agreement_view(agreement),
             "redacted": redacted, "themes_found": len(corpus.themes),
-            "themes_method": themes_method(run["settings"], len(corpus.themes)),
+            "themes_method": themes_method(run["settings"], len(corpus.themes), len(emergent)),
             "theme_matrix_note": theme_matrix_note(corpus),
             "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
@@ -237,22 +238,28 @@ def small_talk_sentence(info: dict | None) -> str:
             f"thanks, consent) and are not shown as themes; the rule: {info['rule']}.")
 
 
-def themes_method(settings: dict, n_themes: int) -> str:
+def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
     """The method section's sentence on how themes were found and quotes chosen."""
+    n_sub = n_themes - n_emergent
+    split = (f" ({n_sub} sub-theme{'s' if n_sub != 1 else ''} and {n_emergent} emergent)"
+             if n_emergent and n_sub else "")
     from .quotes import MAX_WORDS
-    from .themes import MIN_THEME_INTERVIEWS, MIN_THEME_SIZE, MIN_THEME_WORDS
-    found = (f"Sub-themes were found within each code holding at least "
-             f"{settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or more, and "
+    from .themes import (MIN_THEME_INTERVIEWS, MIN_THEME_SIZE, MIN_THEME_WORDS,
+                         OUTLIER_MIN_SIMILARITY)
+    found = ("Sub-themes were found within each top-level code (with its sub-codes) holding at "
+             f"least {settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or more, and "
              "emergent themes among such segments that no coder coded, by clustering the same "
              f"embeddings (BERTopic, seed {settings['seed']}); a cluster raised by fewer than "
              f"{MIN_THEME_INTERVIEWS} interviewees or holding fewer than {MIN_THEME_SIZE} "
-             "segments was not kept, and its segments joined the nearest theme "
-             f"when close enough: {n_themes} theme{'s' if n_themes != 1 else ''}."
+             "segments was not kept, and its segments joined the nearest theme when "
+             f"their cosine to its centre reached {OUTLIER_MIN_SIMILARITY}: {n_themes} theme{'s' if n_themes != 1 else ''}"
+             f"{split}."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
              "(setting min_theme_segments), or qualcx themes has not been run.")
-    return (f"{found} Quotes are the most central segments of a code or theme, one per "
+    return (f"{found} Quotes are the most central segments of a code or theme (of a sub-theme "
+            "named after a sub-code, those carrying the sub-code first), one per "
             "interviewee before anyone gets a second, cut to their most central whole "
             f"sentences when longer than {MAX_WORDS} words; \u2026 marks talk of the same turn "
             "left out.")
@@ -267,7 +274,7 @@ def theme_matrix_note(corpus) -> str:
     shared = sum(1 for n in seen.values() if n > 1)
     text = "Segments per theme and interview."
     if shared:
-        text += (f" A segment coded under two codes is in a sub-theme of each: {shared} "
+        text += (f" A segment coded under two codes can be in a sub-theme of each: {shared} "
                  f"segment{'s are' if shared != 1 else ' is'} in two themes or more, so the "
                  f"themes hold {len(seen)} distinct segments, not the {sum(seen.values())} "
                  "their rows add up to.")

@@ -547,9 +547,12 @@ def test_the_method_says_what_themes_need_and_how_quotes_are_cut(coded_project):
     assert "No themes were found" in md
     assert "when longer than 60 words; … marks talk of the same turn left out." in md
     found = themes_method({"min_theme_segments": 12, "seed": 42}, 16)
-    assert "within each code holding at least 12 segments of 12 words or more" in found
+    assert "within each top-level code (with its sub-codes) holding at least 12 segments of 12 " \
+        "words or more" in found
     assert "fewer than 3 interviewees or holding fewer than 5 segments" in found
     assert ": 16 themes." in found
+    assert ": 16 themes (15 sub-themes and 1 emergent)." in themes_method(
+        {"min_theme_segments": 12, "seed": 42}, 16, 1)
 
 
 def test_a_code_summary_says_a_tie_as_one():
@@ -579,8 +582,8 @@ def test_the_theme_matrix_says_how_many_segments_two_themes_share():
     from qualcx.report import theme_matrix_note
     themes = [{"members": [(1, 1.0), (2, 1.0), (3, 1.0)]}, {"members": [(3, 1.0), (4, 1.0)]}]
     assert theme_matrix_note(SimpleNamespace(themes=themes)) == (
-        "Segments per theme and interview. A segment coded under two codes is in a sub-theme "
-        "of each: 1 segment is in two themes or more, so the themes hold 4 distinct segments, "
+        "Segments per theme and interview. A segment coded under two codes can be in a "
+        "sub-theme of each: 1 segment is in two themes or more, so the themes hold 4 distinct segments, "
         "not the 5 their rows add up to.")
     assert theme_matrix_note(SimpleNamespace(themes=themes[:1])) == \
         "Segments per theme and interview."
@@ -619,6 +622,10 @@ def test_a_sub_theme_named_after_a_sub_code_quotes_segments_carrying_it_first():
     assert [q.segment_id for q in theme_quotes(corpus, theme, 2, prefer)] == [1, 3]
     assert [q.segment_id for q in theme_quotes(corpus, theme, 3, prefer)] == [1, 3, 2]
     assert [q.segment_id for q in theme_quotes(corpus, theme, 2)][0] == 2  # the most central
+    # two carriers from one interviewee: the other interviewee is quoted before a second
+    same = {**segments, 3: dict(segments[3], interview_id="I1")}
+    corpus2 = Corpus(corpus.interviews, same, codes, [])
+    assert [q.interview for q in theme_quotes(corpus2, theme, 2, prefer)] == ["I1", "I2"]
     renamed = dict(theme, machine_label="Price: cheaper tool", label="Switching on price")
     assert _carrying_named_child(corpus, codebook, renamed) == set()
     assert _carrying_named_child(corpus, codebook, dict(theme, label="Cheaper tool")) == set()
