@@ -22,6 +22,10 @@ import numpy as np
 
 MIN_WORDS = 12  # shorter excerpts ("Yes, exactly.") read as fragments
 MAX_WORDS = 60  # longer excerpts are trimmed to their most central sentences
+FILL_REWARD = 0.15  # ... of the runs of about equal centrality, the one filling the room: one
+# sentence cut from its neighbours loses what the speaker goes on to say ("I think people talk
+# about customer experience like it's a communication thing." without the "But a lot of it is
+# decided in very boring places" that follows)
 DIVERSITY = 0.3
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
@@ -108,8 +112,8 @@ def trim(text: str, max_words: int = MAX_WORDS, sentence_scores: Sequence[float]
             if words > max_words and j > i:
                 break
             total += scores[j]
-            # mean centrality, with a small reward for using the room (fuller context)
-            value = total / (j - i + 1) + 0.05 * min(words, max_words) / max_words
+            # mean centrality, with a reward for using the room (fuller context)
+            value = total / (j - i + 1) + FILL_REWARD * min(words, max_words) / max_words
             if best is None or value > best + 1e-12:
                 best, best_span = value, (spans[i][0], spans[j][1])
             if words > max_words:

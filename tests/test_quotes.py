@@ -98,3 +98,14 @@ def test_a_quote_shows_where_the_speaker_s_turn_was_left_out():
     q = quote(text, 0, 0, len(text))
     assert q.text != text and (q.cut_before, q.cut_after) == (q.start > 0, q.end < len(text))
     assert q.shown == ("… " if q.start else "") + q.text + (" …" if q.end < len(text) else "")
+
+
+def test_of_runs_about_as_central_the_trim_keeps_the_one_filling_the_room():
+    sentence = "This sentence has exactly ten words in it, you see."
+    text = " ".join([sentence] * 5)
+    # the second sentence is a little more central alone; three together fill the 30 words
+    start, end = trim(text, max_words=30, sentence_scores=[0.3, 0.36, 0.3, 0.3, 0.3])
+    assert len(text[start:end].split()) == 30
+    # a sentence far more central than its neighbours is still quoted alone
+    start, end = trim(text, max_words=30, sentence_scores=[0.1, 0.6, 0.1, 0.1, 0.1])
+    assert text[start:end] == sentence
