@@ -420,8 +420,11 @@ def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[t
             why.append(f"{'a group' if len(small) == 1 else 'groups'} with fewer than "
                        f"{min_per_group} interviews when compared by {attribute}: "
                        + prose_list([f"{g} ({k})" for g, k in small]))
-        return None, (f"The sample is too small to judge saturation: {'; '.join(why)}. The "
-                      "counts below show when codes and themes first appeared, nothing more.")
+        met = f"its {n} interviews meet the minimum of {min_interviews}, but " \
+            if n >= min_interviews else ""
+        return None, (f"The sample is too small to judge saturation: {met}{'; '.join(why)}. "
+                      "The counts below show when codes and themes first appeared, nothing "
+                      f"more{_themes_by(steps)}.")
     if n < window + base:
         return None, (f"Too few interviews ({n}) to judge saturation: the rule compares the last "
                       f"{what if window > 1 else 'interview'} with at least {base} interviews "
@@ -442,6 +445,15 @@ def _saturation_verdict(steps: list[dict], window: int, base: int, small: list[t
     return False, (f"The last {what if window > 1 else 'interview'} ({names}) still added new "
                    f"themes: {'; '.join(added)}. Saturation is not shown; further interviews "
                    "may raise more.")
+
+
+def _themes_by(steps: list[dict]) -> str:
+    """": all 16 themes had appeared by interview I03 (3 of 8)", or "" without themes."""
+    if not steps or not steps[-1]["themes"]:
+        return ""
+    last = max((k for k, s in enumerate(steps) if s["new_themes"]), default=0)
+    return (f": all {steps[-1]['themes']} themes had appeared by interview "
+            f"{steps[last]['interview']} ({last + 1} of {len(steps)})")
 
 
 def _codes_sentence(steps: list[dict], codebook) -> str:

@@ -157,14 +157,16 @@ def test_saturation_is_not_judged_on_a_small_sample_or_small_groups():
     assert sat["reached"] is None
     assert sat["statement"].startswith(
         "The sample is too small to judge saturation: 4 interviews (at least 8 are needed). The "
-        "counts below show when codes and themes first appeared, nothing more. As for codes:")
+        "counts below show when codes and themes first appeared, nothing more: all 2 themes had "
+        "appeared by interview C (2 of 4). As for codes:")
     assert [s["codes"] for s in sat["steps"]] == [1, 3, 3, 3]  # the counts are kept
     by_group = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4,
                           attribute="department")  # Sales and Support, two interviews each
     assert by_group["reached"] is None
     assert by_group["statement"].startswith(
-        "The sample is too small to judge saturation: groups with fewer than 3 interviews "
-        "when compared by department: Sales (2) and Support (2). The counts")
+        "The sample is too small to judge saturation: its 4 interviews meet the minimum of 4, "
+        "but groups with fewer than 3 interviews when compared by department: Sales (2) and "
+        "Support (2). The counts")
     assert "by department with" not in by_group["statement"]
     enough = saturation(corpus(), CODEBOOK, window=2, base=2, min_interviews=4,
                         attribute="department", min_per_group=2)
