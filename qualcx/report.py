@@ -84,8 +84,13 @@ def build_context(project, agreement: dict | None = None) -> dict:
     n_quotes = int(settings["quotes_per_code"])
     total = len(corpus.interviews)
     sections = []
+    quoted: set[int] = set()  # a segment quoted once is not quoted again when others can be
+    done: dict[str, dict] = {}  # a code linked to two questions shows the same section twice
     for rq in codebook.research_questions:
-        codes = [_code_section(corpus, codebook, code_id, n_quotes, total) for code_id in rq.codes]
+        for code_id in rq.codes:
+            if code_id not in done:
+                done[code_id] = _code_section(corpus, codebook, code_id, n_quotes, total, quoted)
+        codes = [done[code_id] for code_id in rq.codes]
         bars = []
         for c in codes:
             bars.append((c["code"].name, c["interviewees"], c["code"].color))
@@ -95,7 +100,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
                           "; ".join(f"{label.lstrip('· ')}: {n} of {total}"
                                     for label, n, _ in bars), ident=f"bars-{rq.id}")
         sections.append({"rq": rq, "codes": codes, "chart": chart})
-    emergent = [_theme_view(corpus, t, 3, codebook) for t in corpus.themes
+    emergent = [_theme_view(corpus, t, 3, codebook, quoted) for t in corpus.themes
                 if t["parent_code"] is None]
     matrix = code_interview_matrix(corpus, codebook)
     top = max((c for row in matrix for c in row["counts"].values()), default=0)
@@ -260,7 +265,8 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "(setting min_theme_segments), or qualcx themes has not been run.")
     return (f"{found} Quotes are the most central segments of a code or theme (of a sub-theme "
             "named after a sub-code, those carrying the sub-code first), one per "
-            "interviewee before anyone gets a second, cut to their most central whole "
+            "interviewee before anyone gets a second, each segment once in the report while "
+            "others can be quoted, cut to their most central whole "
             f"sentences when longer than {MAX_WORDS} words; \u2026 marks talk of the same turn "
             "left out.")
 
@@ -542,7 +548,11 @@ def _summary(corpus, codebook, code, people: int, segs: int, who: list[str], tot
     return text
 
 
-def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> dict:
+def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int,
+                  quoted: set[int] | None = None) -> dict:
+    """A code's section; ``quoted`` (the segments quoted so far) is avoided and then grows by
+    this section's quotes."""
+    quoted = set() if quoted is None else quoted
     code = codebook.codes[code_id]
     ids = codebook.descendants(code_id)
     people, segs, who = corpus.prevalence(ids)
@@ -552,14 +562,17 @@ def _code_section(corpus, codebook, code_id: str, n_quotes: int, total: int) -> 
         children.append({"code": codebook.codes[child], "interviewees": c_people,
                          "segments": c_segs})
     from .themes import MIN_THEME_WORDS
-    subthemes = [_theme_view(corpus, t, 3, codebook) for t in corpus.themes
+    subthemes = [_theme_view(corpus, t, 3, codebook, quoted) for t in corpus.themes
                  if t["parent_code"] == code_id]
     in_subthemes = len({s for t in corpus.themes if t["parent_code"] == code_id
                         for s, _ in t["members"]})
     shown = {q.segment_id for t in subthemes for q in t["quotes"]}
-    quotes = code_quotes(corpus, ids, n_quotes, exclude=shown)
+    quotes = code_quotes(corpus, ids, n_quotes, exclude=shown | quoted)
+    if len(quotes) < 2:
+        quotes = code_quotes(corpus, ids, n_quotes, exclude=shown)
     if len(quotes) < 2:
         quotes = code_quotes(corpus, ids, n_quotes)
+    quoted.update(q.segment_id for q in quotes)
     missing = [i for i in corpus.interviews if i["id"] not in who]
     return {"code": code, "interviewees": people, "segments": segs, "total": total,
             "children": children, "quotes": quotes, "subthemes": subthemes, "missing": missing,
@@ -628,7 +641,10 @@ def _overlaps(corpus, theme: dict) -> str:
     return ", ".join(f"{label} ({n})" for n, label in found[:2])
 
 
-def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
+def _theme_view(corpus, theme: dict, n: int, codebook=None, quoted: set[int] | None = None
+                ) -> dict:
+    """A theme as the templates show it; its quotes avoid the segments in ``quoted`` (quoted
+    earlier in the report) when at least two others can be quoted, and are added to it."""
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
     from .themes import keyword_use
@@ -641,8 +657,20 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None) -> dict:
             "overlaps": _overlaps(corpus, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
-            "quotes": theme_quotes(corpus, theme, n, _carrying_named_child(corpus, codebook,
-                                                                            theme))}
+            "quotes": _fresh_quotes(corpus, theme, n, codebook, quoted)}
+
+
+def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None) -> list:
+    prefer = _carrying_named_child(corpus, codebook, theme)
+    quotes = []
+    if quoted:
+        fresh = dict(theme, members=[m for m in theme["members"] if m[0] not in quoted])
+        quotes = theme_quotes(corpus, fresh, n, prefer)
+    if len(quotes) < min(2, n):
+        quotes = theme_quotes(corpus, theme, n, prefer)
+    if quoted is not None:
+        quoted.update(q.segment_id for q in quotes)
+    return quotes
 
 
 def _carrying_named_child(corpus, codebook, theme: dict) -> set[int]:

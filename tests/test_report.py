@@ -646,3 +646,21 @@ def test_a_theme_says_which_guide_questions_its_segments_answer():
     aside = {"members": [(3, 1.0), (4, 1.0)]}
     assert _questions(corpus, codebook, aside) == "no guide question (2 of 2)"
     assert _questions(corpus, SimpleNamespace(guide=[]), theme) == ""
+
+
+def test_a_segment_quoted_once_is_not_quoted_again_when_others_can_be():
+    from qualcx.analysis import Corpus
+    from qualcx.report import _fresh_quotes
+    texts = {i: f"Segment number {i} says something about the renewal and the price." for i in
+             range(1, 6)}
+    segments = {i: {"interview_id": f"I{i}", "text": t, "start": 0, "end": len(t)}
+                for i, t in texts.items()}
+    corpus = Corpus([{"id": f"I{i}", "role": "r"} for i in range(1, 6)], segments, {}, [])
+    theme = {"label": "Renewal", "parent_code": None, "machine_label": "",
+             "members": [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)]}
+    quoted = {1, 2}
+    got = [q.segment_id for q in _fresh_quotes(corpus, theme, 2, None, quoted)]
+    assert got == [3, 4] and quoted == {1, 2, 3, 4}
+    # fewer than two others: the theme is quoted as it stands
+    few = dict(theme, members=[(1, 0.9), (2, 0.8), (3, 0.7)])
+    assert [q.segment_id for q in _fresh_quotes(corpus, few, 2, None, {1, 2})] == [1, 2]
