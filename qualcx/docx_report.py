@@ -163,8 +163,8 @@ def _method(w, c):
                "was not measured.", style="List Number")
     w.para(("Reporting. ", "b"), "This report. Counts read “n of N interviewees, k segments”: "
            "interviewees with at least one segment carrying the code or one of its sub-codes, "
-           "and how many distinct segments do; they equal the codings export.",
-           style="List Number")
+           "and how many distinct segments do; they equal the codings export. "
+           + c["theme_counts_note"], style="List Number")
     w.heading("Settings to reproduce this analysis", 2)
     from .settings import _toml_value
     for key, value in sorted(run.items()):

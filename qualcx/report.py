@@ -145,10 +145,15 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "redacted": redacted, "themes_found": len(corpus.themes),
             "themes_method": themes_method(run["settings"], len(corpus.themes), len(emergent)),
             "theme_matrix_note": theme_matrix_note(corpus),
+            "theme_counts_note": THEME_COUNTS if corpus.themes else "",
             "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
 
+THEME_COUNTS = ("A theme's counts are those of its own segments: the interviewees with a "
+                "segment in it and how many segments it holds, as qualcx export --table themes "
+                "gives them. A sub-theme named after a sub-code also holds segments the sub-code "
+                "does not code, so its counts differ from the sub-code's.")
 THEMES_ONLY = ("min_theme_segments",)
 REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
 AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",

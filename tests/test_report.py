@@ -397,6 +397,7 @@ def test_sub_themes_say_how_many_of_the_code_segments_they_hold(coded_project):
     md = md_path.read_text()
     n = len(set(churn))
     assert f"The sub-themes hold 1 of the code's {n} segments" in md
+    assert "A theme's counts are those of its own segments" in md  # the method says so
     uses = int("price increase" in text[churn[0]].lower())
     assert f"keywords (segments using each): price increase ({uses}), contract (" in md
     assert f"The sub-themes hold 1 of the code&#39;s {n} segments" in html_path.read_text() \
