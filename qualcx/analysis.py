@@ -154,7 +154,8 @@ def theme_quotes(corpus: Corpus, theme: dict, n: int, prefer: set[int] = frozens
     carrying = [m for m in ranked if m[0] in prefer]
     # still one quote per interviewee before anyone gets a second
     quotes = pick_quotes(corpus, carrying, min(n, len({who(m) for m in carrying})))
-    for pool in ([m for m in ranked if who(m) not in {q.interview for q in quotes}], ranked):
+    quoted = {q.interview for q in quotes}
+    for pool in ([m for m in ranked if who(m) not in quoted], ranked):
         if len(quotes) < n:
             taken = {q.segment_id for q in quotes}
             quotes += pick_quotes(corpus, [m for m in pool if m[0] not in taken], n - len(quotes))

@@ -219,7 +219,7 @@ def _research_question(w, c, s):
                 _theme(w, c, t, 4)
             if x["quotes"]:
                 w.heading("Further quotes", 3)
-                w.para(("The code's most strongly coded segments (a person's code counts as certain), one per interviewee first, among those not quoted above.", "i"))
+                w.para((c["further_quotes_note"], "i"))
         for q in x["quotes"]:
             w.quote(q)
         if x["missing"]:

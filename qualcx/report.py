@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -14,8 +13,7 @@ import jinja2
 from . import __version__
 from .analysis import (MAX_GROUPS, clean, code_interview_matrix, code_quotes, compare,
                        cooccurrence, default_compare_attribute, load_corpus, prose_list,
-                       saturation,
-                       theme_interview_matrix, theme_quotes, top_pairs)
+                       saturation, theme_interview_matrix, theme_quotes, top_pairs)
 from .errors import SettingsError
 from .settings import _toml_value
 from .charts import bar_chart, heat_colour, saturation_chart
@@ -146,6 +144,7 @@ def build_context(project, agreement: dict | None = None) -> dict:
             "themes_method": themes_method(run["settings"], len(corpus.themes), len(emergent)),
             "theme_matrix_note": theme_matrix_note(corpus),
             "theme_counts_note": THEME_COUNTS if corpus.themes else "",
+            "further_quotes_note": FURTHER_QUOTES,
             "transcripts": _transcripts(project.store, corpus, quoted), "quoted": quoted,
             "meta_columns": _meta_columns(corpus.interviews)}
 
@@ -154,6 +153,8 @@ THEME_COUNTS = ("A theme's counts are those of its own segments: the interviewee
                 "segment in it and how many segments it holds, as qualcx export --table themes "
                 "gives them. A sub-theme named after a sub-code also holds segments the sub-code "
                 "does not code, so its counts differ from the sub-code's.")
+FURTHER_QUOTES = ("The code's most strongly coded segments (a person's code counts as "
+                  "certain), one per interviewee first, among those not quoted above.")
 THEMES_ONLY = ("min_theme_segments",)
 REPORT_ONLY = ("report_title", "quotes_per_code", "compare_by", "saturation_window")
 AGREEMENT_FIGURES = ("kappa", "alpha", "percent", "precision", "recall", "f1", "both", "only_a",
@@ -257,13 +258,14 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
     from .themes import (MIN_THEME_INTERVIEWS, MIN_THEME_SIZE, MIN_THEME_WORDS,
                          OUTLIER_MIN_SIMILARITY)
     found = ("Sub-themes were found within each top-level code (with its sub-codes) holding at "
-             f"least {settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or more, and "
-             "emergent themes among such segments that no coder coded, by clustering the same "
+             f"least {settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or "
+             "more, and emergent themes among such segments that no coder coded, by clustering "
+             "the same "
              f"embeddings (BERTopic, seed {settings['seed']}); a cluster raised by fewer than "
              f"{MIN_THEME_INTERVIEWS} interviewees or holding fewer than {MIN_THEME_SIZE} "
              "segments was not kept, and its segments joined the nearest theme when "
-             f"their cosine to its centre reached {OUTLIER_MIN_SIMILARITY}: {n_themes} theme{'s' if n_themes != 1 else ''}"
-             f"{split}."
+             f"their cosine to its centre reached {OUTLIER_MIN_SIMILARITY}: {n_themes} "
+             f"theme{'s' if n_themes != 1 else ''}{split}."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
@@ -295,11 +297,11 @@ def theme_matrix_note(corpus) -> str:
 def uncoded_sentence(corpus, talk: dict | None) -> str:
     """Where the segments no coder coded went, so the emergent themes can be checked: too short
     to cluster, small talk, in an emergent theme, or in none."""
-    from .themes import MIN_THEME_WORDS
+    from .themes import MIN_THEME_WORDS, clusterable
     uncoded = [s for s in corpus.segments if not corpus.codes_by_segment.get(s)]
     if not uncoded:
         return ""
-    short = sum(1 for s in uncoded if len(corpus.segments[s]["text"].split()) < MIN_THEME_WORDS)
+    short = sum(1 for s in uncoded if not clusterable(corpus.segments[s]["text"]))
     emergent = [t for t in corpus.themes if t["parent_code"] is None]
     held = {m for t in emergent for m, _ in t["members"]}
     themed = sum(1 for s in uncoded if s in held)
@@ -614,6 +616,7 @@ def _questions(corpus, codebook, theme: dict, share: float = SUB_CODE_SHARE) -> 
     if codebook is None or not codebook.guide or not members:
         return ""
     number = {g.id: n for n, g in enumerate(codebook.guide, start=1)}
+    text = {g.id: g.text for g in codebook.guide}
     counts = Counter(corpus.segments[s].get("question_id") for s in members)
     last = len(number) + 1  # on a tie, guide questions first, in guide order
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], number.get(kv[0], last)))
@@ -621,8 +624,7 @@ def _questions(corpus, codebook, theme: dict, share: float = SUB_CODE_SHARE) -> 
     for qid, n in ranked[:2]:
         if n < share * len(members):
             break
-        guide = next((g for g in codebook.guide if g.id == qid), None)
-        shown.append((f"question {number[qid]} “{guide.text}”" if guide is not None
+        shown.append((f"question {number[qid]} “{text[qid]}”" if qid in text
                       else "no guide question") + f" ({n} of {len(members)})")
     return ", ".join(shown)
 
@@ -682,11 +684,12 @@ def _carrying_named_child(corpus, codebook, theme: dict) -> set[int]:
     """The members carrying the sub-code the machine named a sub-theme after ("Causes of
     churn: price increase" is named after "Causes of churn"), or none when its label names
     no single sub-code or is the researcher's own."""
+    from .themes import plain_name
     if codebook is None or theme.get("machine_label") or \
             theme["parent_code"] not in codebook.codes:
         return set()
     for child in codebook.codes[theme["parent_code"]].children:
-        name = re.sub(r"\s*\([^)]*\)", "", codebook.codes[child].name).strip()
+        name = plain_name(codebook.codes[child].name)
         if theme["label"] == name or theme["label"].startswith(f"{name}: "):
             wanted = set(codebook.descendants(child))
             return {s for s, _ in theme["members"]

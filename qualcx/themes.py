@@ -929,11 +929,22 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
     return [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
 
 
+def plain_name(name: str) -> str:
+    """A code's name without its aside in brackets: "Instrumental performance (the software
+    works)" -> "Instrumental performance"."""
+    return re.sub(r"\s*\([^)]*\)", "", name).strip() or name
+
+
+def clusterable(text: str) -> bool:
+    """Whether a segment is long enough to be clustered (``MIN_THEME_WORDS``)."""
+    return len(text.split()) >= MIN_THEME_WORDS
+
+
 def children_label(names: Sequence[str]) -> str:
     """Child code names as one label, brackets left out, a shared head said once:
     ["Instrumental performance (the software works)", "Expressive performance"] ->
     "Instrumental and expressive performance"."""
-    plain = [re.sub(r"\s*\([^)]*\)", "", n).strip() or n for n in names]
+    plain = [plain_name(n) for n in names]
     lowered = [n if _is_acronym(n.split()[0]) else n[:1].lower() + n[1:] for n in plain]
     from .analysis import prose_list
     label = prose_list(_coordinate(lowered))
@@ -949,7 +960,7 @@ def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
     has it). The phrase keeps its capital when its first word is an acronym or a name ("ERP",
     "QBRs", or written so in ``keywords``). A child name's aside in brackets is left out
     ("Instrumental performance (the software works)")."""
-    child_name = re.sub(r"\s*\([^)]*\)", "", child_name).strip() or child_name
+    child_name = plain_name(child_name)
     if not label or label == "Unlabelled":
         return child_name
     have = set(_singular_words(child_name))
@@ -1002,7 +1013,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           members_of: Callable | None = None,
                           child_of: Callable | None = None,
                           took: dict[int, dict[str, set[str]]] | None = None,
-                          next_child: Callable | None = None) -> list[Theme]:
+                          next_child_of: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -1043,8 +1054,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                               or _people_using(said, member_grams) < _least_interviews(
                                   [i for i, _ in who])):
                     named = child_label(child.name, "", kws)  # a detail of the sub-theme
-                    other = next_child(members, child) if next_child and named_by[child.id] > 1 \
-                        else None
+                    other = next_child_of(members, child) \
+                        if next_child_of and named_by[child.id] > 1 else None
                     if other is not None and not named_by[other.id]:
                         # a sibling is "<child>: <phrase>"; this one, named "<child>" alone,
                         # would read as its parent: the code it carries next tells it apart
@@ -1174,7 +1185,7 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             label or keyword: a participant's name names no theme, and would identify them.
     """
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
-    long_enough = [len(t.split()) >= MIN_THEME_WORDS for t in texts]
+    long_enough = [clusterable(t) for t in texts]
     groups: list[tuple[str, str | None, list[int]]] = []
     for code in codebook.top_level:
         positions = [i for i, r in enumerate(roots) if code.id in r and long_enough[i]]
