@@ -193,6 +193,20 @@ class Store:
                JOIN interviews i ON i.id = s.interview_id
                WHERE t.role = 'respondent' ORDER BY i.ordinal, i.id, s.idx""").fetchall()
 
+    def follow_ups(self) -> dict[int, str]:
+        """Per respondent turn id, the interviewer's turn before it in its interview when that
+        turn is a follow-up (not linked to a guide question): "Were you working during the
+        February outage?". "" after a guide question, or when the respondent speaks first."""
+        out: dict[int, str] = {}
+        last: dict[str, str] = {}
+        for row in self.db.execute("SELECT id, interview_id, role, text, question_id FROM turns "
+                                   "ORDER BY interview_id, idx"):
+            if row["role"] == "respondent":
+                out[row["id"]] = last.get(row["interview_id"], "")
+            else:
+                last[row["interview_id"]] = "" if row["question_id"] else row["text"]
+        return out
+
     def codings(self, segment_ids: Iterable[int] | None = None) -> list[sqlite3.Row]:
         rows = self.db.execute(
             "SELECT * FROM codings WHERE segment_id IS NOT NULL "

@@ -260,13 +260,20 @@ class PhraseRepresentation:
             ``embeddings``; with both, a phrase's score is also times its cosine to the
             topic's centroid (how central it is to what the segments say, as in KeyBERT).
         embeddings: per document, its normalised embedding.
+        prompts: per document, the interviewer's words it answers; a document uses a phrase
+            when it or its prompt says it (an answer to "tell me about the outage" is about
+            the outage, though it may say "that day"). ``background_prompts`` likewise for
+            ``background``. Phrases are still only taken from the documents themselves.
     """
 
     def __init__(self, nlp=None, stop: set[str] = frozenset(), top_n: int = KEYWORDS,
                  exclude: set[str] = frozenset(), background: Sequence[str] | None = None,
                  interviews: Sequence[str] | None = None, embed: Callable | None = None,
-                 embeddings: np.ndarray | None = None):
+                 embeddings: np.ndarray | None = None, prompts: Sequence[str] | None = None,
+                 background_prompts: Sequence[str] | None = None):
         self.nlp = nlp
+        self.prompts = prompts
+        self.background_prompts = background_prompts
         self.embed = embed
         self.embeddings = embeddings
         self.background = background
@@ -278,6 +285,7 @@ class PhraseRepresentation:
         self.parts: dict[int, dict[str, tuple]] = {}  # topic -> phrase -> score components
         # topic -> phrase key -> the words whose place it took ("data quality": {"data"})
         self.stands_for: dict[int, dict[str, set[str]]] = {}
+        self.central: dict[int, dict[str, float]] = {}  # topic -> phrase key -> its cosine
         self.stop = stop_words(stop)
         self.top_n = top_n
         self.exclude = {e.lower() for e in exclude}
@@ -293,14 +301,17 @@ class PhraseRepresentation:
         if not vocab:
             return {t: list(topics.get(t, []))[: self.top_n] for t in labels}
         counter = CountVectorizer(vocabulary=vocab, binary=True, analyzer=_singular_ngrams)
-        present = counter.transform(docs).tocsc()
+        present = _uses(counter, docs, self.prompts).tocsc()
         df_all = np.asarray(present.sum(axis=0)).ravel()
         corpus_share = None
         if self.background is not None and len(self.background):
-            background = self.background if len(self.background) <= BACKGROUND_SAMPLE else \
-                [self.background[int(i)] for i in np.linspace(0, len(self.background) - 1,
-                                                               BACKGROUND_SAMPLE)]
-            corpus_share = np.asarray(counter.transform(background).sum(axis=0)).ravel() \
+            picks = range(len(self.background)) if len(self.background) <= BACKGROUND_SAMPLE \
+                else [int(i) for i in np.linspace(0, len(self.background) - 1,
+                                                   BACKGROUND_SAMPLE)]
+            background = [self.background[i] for i in picks]
+            said = [self.background_prompts[i] for i in picks] \
+                if self.background_prompts is not None else None
+            corpus_share = np.asarray(_uses(counter, background, said).sum(axis=0)).ravel() \
                 / len(background)
         index = {p: i for i, p in enumerate(vocab)}
         owners = None
@@ -363,6 +374,8 @@ class PhraseRepresentation:
                     None if spread is None else int(spread[i]),
                     None if centrality is None else round(float(centrality[i]), 3),
                     round(float(score), 3))
+            if centrality is not None:
+                self.central[topic] = {p: float(centrality[index[p]]) for p, _ in scored}
             took: dict[str, set[str]] = {}
             scored = _absorb(scored, {p: int(df_topic[index[p]]) for p, _ in scored}, took)
             self.stands_for[topic] = took
@@ -401,6 +414,16 @@ class PhraseRepresentation:
         if not forms:
             return self.display.get(key, key)
         return min(forms.items(), key=lambda f: (-f[1], -len(f[0]), f[0]))[0]
+
+
+def _uses(counter, docs: Sequence[str], prompts: Sequence[str] | None = None):
+    """Which documents use which phrase of a binary ``counter``'s vocabulary (a sparse 0/1
+    matrix): the document itself or, with ``prompts`` (one per document), the interviewer's
+    words it answers."""
+    present = counter.transform(docs)
+    if prompts is not None and len(prompts) == len(docs):
+        present = ((present + counter.transform(list(prompts))) > 0).astype(np.int64)
+    return present
 
 
 def _absorb(scored: list[tuple[str, float]], used: dict[str, int] | None = None,
@@ -641,14 +664,21 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
             stop_words: set[str] = frozenset(), nlp=None, exclude: set[str] = frozenset(),
             background: Sequence[str] | None = None, interviews: Sequence[str] | None = None,
             scores: dict[int, list[float]] | None = None, embed: Callable | None = None,
-            took: dict[int, dict[str, set[str]]] | None = None
+            took: dict[int, dict[str, set[str]]] | None = None,
+            prompts: Sequence[str] | None = None,
+            background_prompts: Sequence[str] | None = None,
+            central: dict[int, dict[str, float]] | None = None
             ) -> tuple[list[int], dict[int, list[str]]]:
     """Cluster texts; returns a topic per text (-1 for outliers) and keywords per topic.
 
     ``interviews`` (per text) lets the labels prefer phrases many interviewees use, and
     ``embed`` (phrases to normalised vectors like ``embeddings``) phrases central to a topic;
     when a ``scores`` dict is given it is filled with each topic's keyword scores, and a
-    ``took`` dict with each topic's phrases and the words whose place they took.
+    ``took`` dict with each topic's phrases and the words whose place they took. ``prompts``
+    (per text) and ``background_prompts`` (per ``background`` text) are the interviewer's
+    words each answers, counted with it for labels (see :class:`PhraseRepresentation`). A
+    ``central`` dict is filled with each topic's phrases (keys) and their cosine to its
+    centroid, when phrases are embedded.
 
     A model that puts (almost) everything into the outlier topic is replaced by k-means over
     the embeddings, so a result always has themes. Outliers close to a theme join it; more
@@ -661,7 +691,9 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
                                        representation=PhraseRepresentation(
                                            nlp, stop_words, exclude=exclude,
                                            background=background, interviews=interviews,
-                                           embed=embed, embeddings=embeddings))
+                                           embed=embed, embeddings=embeddings,
+                                           prompts=prompts,
+                                           background_prompts=background_prompts))
     representation, topic_model.representation_model = topic_model.representation_model, None
     topics = [int(t) for t in topic_model.fit_transform(texts, embeddings=embeddings)[0]]
     if len({t for t in topics if t != -1}) < 2 and len(texts) >= 4:
@@ -695,6 +727,9 @@ def cluster(texts: list[str], embeddings: np.ndarray, seed: int = 42, topic_mode
     if took is not None:
         for model in _as_list(representation):
             took.update(getattr(model, "stands_for", None) or {})
+    if central is not None:
+        for model in _as_list(representation):
+            central.update(getattr(model, "central", None) or {})
     return topics, keywords
 
 
@@ -799,7 +834,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
                         scores: Sequence[float] | None = None,
                         min_share: float = SECOND_PHRASE_SHARE,
                         members: Sequence[tuple[str, str]] | None = None,
-                        took: dict[str, set[str]] | None = None) -> str:
+                        took: dict[str, set[str]] | None = None,
+                        central: dict[str, float] | None = None) -> str:
     """A readable label in sentence case: one phrase, or a few joined by "and".
 
     Among the first ``2 * n + 1`` keywords, words already inside a chosen phrase are
@@ -808,8 +844,10 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     scores at least ``LEAD_PHRASE_SHARE`` of the best keyword, and a further phrase joins the
     label, best score first, only when it scores at least ``min_share`` of the lead and has
     several words (or the lead is a single word too), so no loose word is glued on ("Work
-    orders, connection"). With ``min_share`` 0 (to tell two themes apart) the next phrase
-    joins. A phrase naming another kind of the lead's head, scoring at least
+    orders, connection"), unless, with ``central`` (phrase key -> cosine to the theme's
+    centroid), the word is the theme's most central keyword, and at least as central as the
+    lead: what the segments say is about it ("Status page and outage"). With ``min_share`` 0 (to tell two themes apart) the next
+    phrase joins. A phrase naming another kind of the lead's head, scoring at least
     ``WORD_SECOND_SHARE`` of it, makes the label with the lead alone: "Enterprise and
     mid-market customers". With ``members`` (``(interview, text)`` of the theme), a phrase
     joins the lead only when it is widespread (:func:`_widespread`) and common
@@ -826,7 +864,8 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
                     pairs[0])
         share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
         rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
-                and (" " in p[0] or " " not in lead[0] or not min_share)]
+                and (" " in p[0] or " " not in lead[0] or not min_share
+                     or _as_central(p[0], lead[0], central, keywords))]
         twins = [p for p in pairs if _shares_head(lead[0], p[0])
                  and p[1] >= WORD_SECOND_SHARE * lead[1]]
         grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
@@ -842,6 +881,17 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     from .analysis import prose_list
     label = prose_list(_coordinate([p for p, _ in chosen])) if chosen else ""
     return label[:1].upper() + label[1:] if label else "Unlabelled"
+
+
+def _as_central(word: str, lead: str, central: dict[str, float] | None,
+                keywords: Sequence[str]) -> bool:
+    """Whether ``word`` is the closest of ``keywords`` to their theme's centroid, and at
+    least as close as ``lead`` (cosines in ``central``, phrase key -> cosine)."""
+    if not central:
+        return False
+    mine, theirs = central.get(_label_key(word)), central.get(_label_key(lead))
+    return mine is not None and theirs is not None and mine >= theirs and all(
+        central.get(_label_key(k), 0.0) <= mine for k in keywords if k)
 
 
 def _widespread(phrase: str, members: Sequence[tuple[str, set[str]]]) -> bool:
@@ -1013,7 +1063,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           members_of: Callable | None = None,
                           child_of: Callable | None = None,
                           took: dict[int, dict[str, set[str]]] | None = None,
-                          next_child_of: Callable | None = None) -> list[Theme]:
+                          next_child_of: Callable | None = None,
+                          central: dict[int, dict[str, float]] | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -1033,13 +1084,21 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         member_grams = [(i, set(_singular_ngrams(t))) for i, t in who] if who else None
         grams = [g for _, g in member_grams] if member_grams else None
         stands = (took or {}).get(topic, {})
+        cosines = (central or {}).get(topic)
         children = children_of[n - 1]
         child = children[0] if len(children) == 1 else None
         mixed = None
         if len(children) == 2 and who is not None:
             mixed = children_label([c.name for c in children])
+        own_kws, own_weights = kws, weights
+        if child is not None and weights:  # a word of the sub-code's name adds nothing to it
+            named_words = set(_singular_words(plain_name(child.name)))
+            kept = [i for i, k in enumerate(kws) if not set(_singular_words(k)) <= named_words]
+            own_kws = [kws[i] for i in kept]
+            own_weights = [weights[i] for i in kept if i < len(weights)]
         candidates = (  # no two themes may read (almost) the same
-            lambda: label_from_keywords(kws, scores=weights, members=who, took=stands),
+            lambda: label_from_keywords(own_kws, scores=own_weights, members=who, took=stands,
+                                        central=cosines),
             lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who,
                                         took=stands),
             lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
@@ -1165,7 +1224,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 codebook, min_segments: int = 12, seed: int = 42, progress=None,
                 interviews: Sequence[str] | None = None, nlp=None,
                 make_model: Callable | None = None, embed: Callable | None = None,
-                names: Sequence[str] = ()) -> ThemeResult:
+                names: Sequence[str] = (), prompts: Sequence[str] | None = None
+                ) -> ThemeResult:
     """Sub-themes per top-level code and emergent themes among uncoded segments.
 
     Args:
@@ -1183,6 +1243,10 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             are to their theme.
         names: the study's speakers ("Jonas", "Interviewer"); their words never enter a
             label or keyword: a participant's name names no theme, and would identify them.
+        prompts: per segment, the interviewer's turn it answers. Labels count a phrase as
+            used by a segment when the segment or its prompt says it: answers to "Could you
+            tell me about the outage?" are about the outage whether or not they repeat it.
+            Clustering and the 12-word rule use the segments alone.
     """
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
     long_enough = [clusterable(t) for t in texts]
@@ -1197,6 +1261,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
     result = ThemeResult([])
     labels: set[str] = set()
     edges = at_edges(interviews) if interviews is not None else [""] * len(texts)
+    said = (lambda i: f"{texts[i]}\n{prompts[i]}") if prompts is not None \
+        else (lambda i: texts[i])
     for prefix, parent, positions in groups:
         if len(positions) >= min_segments:
             sub_texts, sub_emb = [texts[i] for i in positions], embeddings[positions]
@@ -1206,19 +1272,23 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 exclude = _code_words(codebook.codes[parent], sub_texts)
             scores: dict[int, list[float]] = {}
             took: dict[int, dict[str, set[str]]] = {}
+            central: dict[int, dict[str, float]] = {}
             topics, keywords = cluster(
                 sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
                 interviews=[interviews[i] for i in positions] if interviews is not None
-                else None, scores=scores, embed=embed, took=took)
+                else None, scores=scores, embed=embed, took=took,
+                prompts=[prompts[i] for i in positions] if prompts is not None else None,
+                background_prompts=prompts, central=central)
             found = _themes_from_clusters(
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
-                (lambda local: [(interviews[positions[m]], texts[positions[m]]) for m in local])
+                (lambda local: [(interviews[positions[m]], said(positions[m])) for m in local])
                 if interviews is not None else None,
                 (lambda local: _children_of([code_sets[positions[m]] for m in local],
                                             codebook, parent))
                 if parent is not None else None, took,
                 lambda local, child: next_child(
-                    [code_sets[positions[m]] for m in local], codebook, parent, child))
+                    [code_sets[positions[m]] for m in local], codebook, parent, child),
+                central)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
                 for theme in found:
@@ -1276,11 +1346,13 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
         codes.setdefault(row["segment_id"], set()).add(row["code"])
     code_sets = [codes.get(s["id"], set()) for s in segments]
     embeddings = embedder.encode(texts) if texts else np.zeros((0, 1))
+    prompted = store.follow_ups()
     settings = project.settings
     result = find_themes(texts, embeddings, code_sets, project.codebook,
                          settings["min_theme_segments"], settings["seed"], progress,
                          interviews=[s["interview_id"] for s in segments], nlp=nlp,
-                         embed=embedder.encode, names=store.speakers())
+                         embed=embedder.encode, names=store.speakers(),
+                         prompts=[prompted.get(s["turn_id"], "") for s in segments])
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):

@@ -718,3 +718,68 @@ def test_an_adjective_after_a_noun_begins_the_next_phrase():
                        stop_words())
     assert "health score" in phrases and "usage data" in phrases
     assert not [p for p in phrases if p.startswith("score") or "score last" in p]
+
+
+def test_a_single_word_joins_a_phrase_when_it_is_the_theme_s_most_central_keyword():
+    kws, scores = ["status page", "outage", "hours"], [1.0, 0.7, 0.65]
+    assert label_from_keywords(kws, scores=scores) == "Status page"  # a loose word
+    central = {"status page": 0.31, "outage": 0.45, "hour": 0.33}
+    assert label_from_keywords(kws, scores=scores, central=central) == \
+        "Status page and outage"
+    # a word more central than the lead, but not the most central keyword, stays out
+    assert label_from_keywords(kws + ["February"], scores=scores + [0.1],
+                               central={**central, "february": 0.5}) == "Status page"
+    # ... as does the most central word when it is less central than the lead
+    assert label_from_keywords(kws, scores=scores,
+                               central={"status page": 0.5, "outage": 0.45,
+                                        "hour": 0.2}) == "Status page"
+    # it must still score its share of the lead
+    assert label_from_keywords(kws, scores=[1.0, 0.3, 0.2], central=central) == "Status page"
+
+
+def test_a_follow_up_question_counts_as_its_answers_using_a_phrase():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from qualcx.themes import _singular_ngrams, _uses
+    counter = CountVectorizer(vocabulary=["outage", "status page"], binary=True,
+                              analyzer=_singular_ngrams)
+    docs = ["the status page was late", "it lasted six hours", "phones rang all day"]
+    asked = ["", "Were you working during the February outage?", ""]
+    assert _uses(counter, docs).toarray().tolist() == [[0, 1], [0, 0], [0, 0]]
+    assert _uses(counter, docs, asked).toarray().tolist() == [[0, 1], [1, 0], [0, 0]]
+
+
+def test_follow_ups_are_the_interviewer_turns_not_linked_to_a_guide_question(tmp_path):
+    from qualcx.store import Store
+    store = Store(tmp_path / "p.db")
+    with store.transaction() as db:
+        db.execute("INSERT INTO interviews (id, file, sha256, text) VALUES ('I1', 'f', 'x', '')")
+        for idx, (role, text, qid) in enumerate([
+                ("respondent", "Hello.", None),
+                ("interviewer", "How do you work with customers?", "Q1"),
+                ("respondent", "Mostly by phone.", None),
+                ("interviewer", "Were you working during the outage?", None),
+                ("respondent", "Yes, all day.", None),
+                ("respondent", "And the next day.", None)]):
+            db.execute("INSERT INTO turns (interview_id, idx, speaker, role, start, \"end\", "
+                       "text, question_id) VALUES ('I1', ?, 'S', ?, 0, 0, ?, ?)",
+                       (idx, role, text, qid))
+    ids = [r[0] for r in store.db.execute(
+        "SELECT id FROM turns WHERE role = 'respondent' ORDER BY idx")]
+    follow = store.follow_ups()
+    assert [follow[i] for i in ids] == ["", "", "Were you working during the outage?",
+                                        "Were you working during the outage?"]
+
+
+def test_a_word_of_the_sub_code_s_name_does_not_follow_it():
+    from qualcx.themes import _themes_from_clusters, dominant_child
+    cb = parse_codebook(CHILDREN)
+    causes = [{"churn.causes"}] * 12
+    emb = np.ones((12, 4), dtype=np.float32) / 2
+    texts = ["the price increase causes churn"] * 6 + ["what causes it: the price increase"] * 6
+    people = [f"I{i % 6}" for i in range(12)]
+    label = _themes_from_clusters(
+        "churn", "churn", [0] * 12, {0: ["price increase", "causes"]}, list(range(12)), emb,
+        {0: [1.0, 0.9]}, set(), lambda local: [(people[m], texts[m]) for m in local],
+        lambda local: [dominant_child([causes[m] for m in local], cb, "churn")],
+        central={0: {"price increase": 0.3, "cause": 0.6}})[0].label
+    assert label == "Causes of churn: price increase"
