@@ -33,17 +33,21 @@ def synthetic(project, n_segments: int, seed: int = 0):
     for row in store.codings():
         codes.setdefault(row["segment_id"], set()).add(row["code"])
     base_codes = [codes.get(s["id"], set()) for s in segments]
+    follow = store.follow_ups()
+    base_prompts = [follow.get(s["turn_id"], "") for s in segments]
     rng = np.random.default_rng(seed)
     copies = -(-n_segments // len(texts))
-    all_texts, all_codes, interviews, rows = [], [], [], []
+    all_texts, all_codes, interviews, rows, prompts = [], [], [], [], []
     for c in range(copies):
         noisy = base + rng.normal(0, 0.05, base.shape).astype(np.float32)
         rows.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
         all_texts += texts
         all_codes += base_codes
+        prompts += base_prompts
         interviews += [f"{s['interview_id']}-{c}" for s in segments]
     emb = np.vstack(rows)[:n_segments]
-    return all_texts[:n_segments], emb, all_codes[:n_segments], interviews[:n_segments]
+    return (all_texts[:n_segments], emb, all_codes[:n_segments], interviews[:n_segments],
+            prompts[:n_segments])
 
 
 def main():
@@ -55,7 +59,7 @@ def main():
     from qualcx.nlp import load_spacy
     from qualcx.project import Project
     project = Project(Path(args.project))
-    texts, emb, codes, interviews = synthetic(project, args.segments)
+    texts, emb, codes, interviews, prompts = synthetic(project, args.segments)
     nlp = load_spacy(project.settings["spacy_model"], "lemmas")
     from qualcx.nlp import Embedder
     # label phrases are embedded too (cached in the store after the first run)
@@ -69,7 +73,8 @@ def main():
         start = time.perf_counter()
         result = find_themes(texts, emb, codes, project.codebook,
                              project.settings["min_theme_segments"], project.settings["seed"],
-                             interviews=interviews, nlp=nlp, embed=embedder.encode)
+                             interviews=interviews, nlp=nlp, embed=embedder.encode,
+                             prompts=prompts)
         times.append(time.perf_counter() - start)
         what = "first fit in process (numba compilation)" if run == 0 else f"run {run}"
         print(f"{len(texts)} segments, {len(result.themes)} themes, "

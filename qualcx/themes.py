@@ -1032,6 +1032,23 @@ def next_child(member_codes: Sequence[set[str]], codebook, parent: str, skip,
     return codebook.codes[child] if n and n >= share * len(member_codes) else None
 
 
+def agreed_children(children: list, researcher_codes: Sequence[set[str] | None], codebook,
+                    parent: str) -> list:
+    """``children`` (a sub-theme's dominant child code, or two mixed ones) as they are, unless
+    it is one dominant child that people, on the segments of interviews they coded
+    (``researcher_codes``, None elsewhere), did not apply most: then [] (the sub-theme keeps
+    its own phrase). A code the machine applied where the researcher applied another should
+    not name what the researcher read differently ("Instrumental performance: status page"
+    when the researcher coded most of it as support)."""
+    theirs = [codes for codes in researcher_codes if codes is not None]
+    if len(children) != 1 or not theirs:
+        return children
+    ranked = child_counts(theirs, codebook, parent)
+    most = ranked[0][0] if ranked else 0
+    mine = next((n for n, c in ranked if c == children[0].id), 0)
+    return children if mine and mine == most else []
+
+
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
     """[the dominant child code], or the two :func:`mixed_children`, or []."""
     child = dominant_child(member_codes, codebook, parent)
@@ -1133,7 +1150,29 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),
                             similarity=tuple(round(float(s), 4) for s in sims)))
-    return themes
+    return _without_sibling_names(themes, {plain_name(c.name) for cs in children_of for c in cs},
+                                  labels)
+
+
+def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: set[str]
+                           ) -> list[Theme]:
+    """When one sub-theme is named after a sub-code alone, its siblings named "<sub-code>:
+    <phrase>" read as parts of it: they keep their phrase alone ("ERP integration and
+    enterprise", beside "Journey stages, touchpoints and handovers"), unless another theme
+    has it. ``labels`` (keys of the labels given) is kept up to date."""
+    from dataclasses import replace
+    alone = {t.label for t in themes if t.label in child_names}
+    out = []
+    for theme in themes:
+        name, _, phrase = theme.label.partition(": ")
+        if phrase and name in alone:
+            own = phrase[:1].upper() + phrase[1:]
+            if _label_key(own) not in labels:
+                labels.discard(_label_key(theme.label))
+                labels.add(_label_key(own))
+                theme = replace(theme, label=own)
+        out.append(theme)
+    return out
 
 
 SHARED_SHARE = 0.25  # two sub-themes are said to overlap when they share this share of either
@@ -1224,8 +1263,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 codebook, min_segments: int = 12, seed: int = 42, progress=None,
                 interviews: Sequence[str] | None = None, nlp=None,
                 make_model: Callable | None = None, embed: Callable | None = None,
-                names: Sequence[str] = (), prompts: Sequence[str] | None = None
-                ) -> ThemeResult:
+                names: Sequence[str] = (), prompts: Sequence[str] | None = None,
+                researcher_codes: Sequence[set[str] | None] | None = None) -> ThemeResult:
     """Sub-themes per top-level code and emergent themes among uncoded segments.
 
     Args:
@@ -1247,6 +1286,10 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             used by a segment when the segment or its prompt says it: answers to "Could you
             tell me about the outage?" are about the outage whether or not they repeat it.
             Clustering and the 12-word rule use the segments alone.
+        researcher_codes: per segment, the codes people applied to it, or None where no
+            person coded its interview. A sub-theme is named after the sub-code most of it
+            carries only when, on the segments people coded, they applied that sub-code most
+            too (see :func:`agreed_child`).
     """
     roots = [{codebook.root(c) for c in codes if c in codebook.codes} for codes in code_sets]
     long_enough = [clusterable(t) for t in texts]
@@ -1283,8 +1326,10 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
                 (lambda local: [(interviews[positions[m]], said(positions[m])) for m in local])
                 if interviews is not None else None,
-                (lambda local: _children_of([code_sets[positions[m]] for m in local],
-                                            codebook, parent))
+                (lambda local: agreed_children(
+                    _children_of([code_sets[positions[m]] for m in local], codebook, parent),
+                    [researcher_codes[positions[m]] for m in local]
+                    if researcher_codes is not None else [], codebook, parent))
                 if parent is not None else None, took,
                 lambda local, child: next_child(
                     [code_sets[positions[m]] for m in local], codebook, parent, child),
@@ -1348,11 +1393,20 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     embeddings = embedder.encode(texts) if texts else np.zeros((0, 1))
     prompted = store.follow_ups()
     settings = project.settings
+    theirs = None
+    if settings["human_codes_complete"]:  # what a person left uncoded, they read as no code
+        human: dict[int, set[str]] = {}
+        for row in store.human_codings():
+            human.setdefault(row["segment_id"], set()).add(row["code"])
+        coded = {s["interview_id"] for s in segments if s["id"] in human}
+        theirs = [human.get(s["id"], set()) if s["interview_id"] in coded else None
+                  for s in segments]
     result = find_themes(texts, embeddings, code_sets, project.codebook,
                          settings["min_theme_segments"], settings["seed"], progress,
                          interviews=[s["interview_id"] for s in segments], nlp=nlp,
                          embed=embedder.encode, names=store.speakers(),
-                         prompts=[prompted.get(s["turn_id"], "") for s in segments])
+                         prompts=[prompted.get(s["turn_id"], "") for s in segments],
+                         researcher_codes=theirs)
     with store.transaction() as db:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):

@@ -668,9 +668,10 @@ def test_of_two_sub_themes_of_one_sub_code_the_one_left_with_its_name_alone_take
     second = [{"churn.causes"}] * 12 + [{"churn.causes", "churn.signals"}] + \
         [{"churn.signals"}] * 5 + [{"churn"}] * 2
     assert labels(causes + second) == ["Causes of churn: price increase", "Warning signs of churn"]
-    # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name
+    # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name, and its
+    # sibling, which would read as a part of it, keeps its phrase alone
     fewer = [{"churn.causes"}] * 14 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
-    assert labels(causes + fewer) == ["Causes of churn: price increase", "Causes of churn"]
+    assert labels(causes + fewer) == ["Price increase", "Causes of churn"]
     assert next_child(second, cb, "churn", cb.codes["churn.causes"]).id == "churn.signals"
     assert next_child(fewer, cb, "churn", cb.codes["churn.causes"]) is None
 
@@ -783,3 +784,40 @@ def test_a_word_of_the_sub_code_s_name_does_not_follow_it():
         lambda local: [dominant_child([causes[m] for m in local], cb, "churn")],
         central={0: {"price increase": 0.3, "cause": 0.6}})[0].label
     assert label == "Causes of churn: price increase"
+
+
+def test_a_sibling_of_a_sub_theme_named_after_its_sub_code_alone_keeps_its_phrase():
+    from qualcx.themes import Theme, _label_key, _without_sibling_names
+    themes = [Theme("journey-1", "Journey stages and handovers", ("handover",), "journey", (1,)),
+              Theme("journey-2", "Journey stages and handovers: ERP integration", ("ERP",),
+                    "journey", (2,)),
+              Theme("journey-3", "Expectation management: sales", ("sales",), "journey", (3,))]
+    labels = {_label_key(t.label) for t in themes}
+    names = {"Journey stages and handovers", "Expectation management"}
+    assert [t.label for t in _without_sibling_names(themes, names, labels)] == [
+        "Journey stages and handovers", "ERP integration", "Expectation management: sales"]
+    assert _label_key("ERP integration") in labels and _label_key(themes[1].label) not in labels
+    # ... unless another theme already has that phrase as its label
+    taken = {"erp integration"}
+    assert [t.label for t in _without_sibling_names(themes, names, taken)][1] == \
+        "Journey stages and handovers: ERP integration"
+
+
+def test_a_sub_code_names_a_sub_theme_only_when_the_researcher_applied_it_most_too():
+    from qualcx.themes import agreed_children
+    cb = parse_codebook(CHILDREN)
+    causes, signals = cb.codes["churn.causes"], cb.codes["churn.signals"]
+    # the researcher coded these segments mostly as warning signs: causes does not name it
+    theirs = [{"churn.signals"}] * 4 + [{"churn.causes.price"}] * 2 + [set()] * 2
+    assert agreed_children([causes], theirs, cb, "churn") == []
+    # ... but does when they applied it (or its own sub-codes) most, or as often as any
+    assert agreed_children([causes], [{"churn.causes.price"}] * 3 + [{"churn.signals"}] * 3,
+                           cb, "churn") == [causes]
+    # segments of interviews nobody coded (None) do not count; with none left it stands
+    assert agreed_children([causes], [None] * 5 + [{"churn.signals"}], cb, "churn") == []
+    assert agreed_children([causes], [None] * 6, cb, "churn") == [causes]
+    assert agreed_children([causes], [], cb, "churn") == [causes]
+    # nothing the researcher applied under the code: not their reading either
+    assert agreed_children([causes], [set()] * 4, cb, "churn") == []
+    # two sub-codes naming a mixed sub-theme are left as they are
+    assert agreed_children([causes, signals], theirs, cb, "churn") == [causes, signals]
