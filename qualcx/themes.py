@@ -1157,15 +1157,16 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
 def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: set[str]
                            ) -> list[Theme]:
     """When one sub-theme is named after a sub-code alone, its siblings named "<sub-code>:
-    <phrase>" read as parts of it: they keep their phrase alone ("ERP integration and
-    enterprise", beside "Journey stages, touchpoints and handovers"), unless another theme
-    has it. ``labels`` (keys of the labels given) is kept up to date."""
+    <phrases>" read as parts of it: they keep their phrases alone ("ERP integration and
+    enterprise", beside "Journey stages, touchpoints and handovers"), when there are two
+    (one phrase alone, such as "Sales", says too little of what is said about it) and no
+    other theme has them. ``labels`` (keys of the labels given) is kept up to date."""
     from dataclasses import replace
     alone = {t.label for t in themes if t.label in child_names}
     out = []
     for theme in themes:
         name, _, phrase = theme.label.partition(": ")
-        if phrase and name in alone:
+        if " and " in phrase and name in alone:
             own = phrase[:1].upper() + phrase[1:]
             if _label_key(own) not in labels:
                 labels.discard(_label_key(theme.label))

@@ -668,10 +668,9 @@ def test_of_two_sub_themes_of_one_sub_code_the_one_left_with_its_name_alone_take
     second = [{"churn.causes"}] * 12 + [{"churn.causes", "churn.signals"}] + \
         [{"churn.signals"}] * 5 + [{"churn"}] * 2
     assert labels(causes + second) == ["Causes of churn: price increase", "Warning signs of churn"]
-    # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name, and its
-    # sibling, which would read as a part of it, keeps its phrase alone
+    # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name
     fewer = [{"churn.causes"}] * 14 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
-    assert labels(causes + fewer) == ["Price increase", "Causes of churn"]
+    assert labels(causes + fewer) == ["Causes of churn: price increase", "Causes of churn"]
     assert next_child(second, cb, "churn", cb.codes["churn.causes"]).id == "churn.signals"
     assert next_child(fewer, cb, "churn", cb.codes["churn.causes"]) is None
 
@@ -789,18 +788,25 @@ def test_a_word_of_the_sub_code_s_name_does_not_follow_it():
 def test_a_sibling_of_a_sub_theme_named_after_its_sub_code_alone_keeps_its_phrase():
     from qualcx.themes import Theme, _label_key, _without_sibling_names
     themes = [Theme("journey-1", "Journey stages and handovers", ("handover",), "journey", (1,)),
-              Theme("journey-2", "Journey stages and handovers: ERP integration", ("ERP",),
-                    "journey", (2,)),
-              Theme("journey-3", "Expectation management: sales", ("sales",), "journey", (3,))]
+              Theme("journey-2", "Journey stages and handovers: ERP integration and enterprise",
+                    ("ERP",), "journey", (2,)),
+              Theme("journey-3", "Journey stages and handovers: sales", ("sales",), "journey",
+                    (3,)),
+              Theme("journey-4", "Expectation management: sales and ERP", ("sales",),
+                    "journey", (4,))]
     labels = {_label_key(t.label) for t in themes}
     names = {"Journey stages and handovers", "Expectation management"}
+    # two phrases stand alone; one ("Sales") says too little without the sub-code's name; a
+    # sub-code no sibling is named after alone stays
     assert [t.label for t in _without_sibling_names(themes, names, labels)] == [
-        "Journey stages and handovers", "ERP integration", "Expectation management: sales"]
-    assert _label_key("ERP integration") in labels and _label_key(themes[1].label) not in labels
-    # ... unless another theme already has that phrase as its label
-    taken = {"erp integration"}
+        "Journey stages and handovers", "ERP integration and enterprise",
+        "Journey stages and handovers: sales", "Expectation management: sales and ERP"]
+    assert _label_key("ERP integration and enterprise") in labels \
+        and _label_key(themes[1].label) not in labels
+    # ... unless another theme already has those phrases as its label
+    taken = {_label_key("ERP integration and enterprise")}
     assert [t.label for t in _without_sibling_names(themes, names, taken)][1] == \
-        "Journey stages and handovers: ERP integration"
+        "Journey stages and handovers: ERP integration and enterprise"
 
 
 def test_a_sub_code_names_a_sub_theme_only_when_the_researcher_applied_it_most_too():
