@@ -67,8 +67,9 @@ def load_corpus(store) -> Corpus:
     interviews = []
     words: dict[str, int] = defaultdict(int)
     segments = {}
+    asked = store.follow_ups()
     for row in store.respondent_segments():
-        segments[row["id"]] = dict(row)
+        segments[row["id"]] = dict(row, follow_up=asked.get(row["turn_id"], ""))
     for row in store.db.execute("SELECT interview_id, text FROM turns WHERE role = 'respondent'"):
         words[row["interview_id"]] += len(row["text"].split())
     for n, row in enumerate(store.interviews(), start=1):

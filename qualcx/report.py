@@ -152,7 +152,9 @@ def build_context(project, agreement: dict | None = None) -> dict:
 THEME_COUNTS = ("A theme's counts are those of its own segments: the interviewees with a "
                 "segment in it and how many segments it holds, as qualcx export --table themes "
                 "gives them. A sub-theme named after a sub-code also holds segments the sub-code "
-                "does not code, so its counts differ from the sub-code's.")
+                "does not code, so its counts differ from the sub-code's. A keyword's count "
+                "is of the theme's segments using it; “+ n asked” adds those that do not but "
+                "answer an interviewer's follow-up question naming it (labels count both).")
 FURTHER_QUOTES = ("The code's most strongly coded segments (a person's code counts as "
                   "certain), one per interviewee first, among those not quoted above.")
 THEMES_ONLY = ("min_theme_segments",)
@@ -265,7 +267,11 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              f"{MIN_THEME_INTERVIEWS} interviewees or holding fewer than {MIN_THEME_SIZE} "
              "segments was not kept, and its segments joined the nearest theme when "
              f"their cosine to its centre reached {OUTLIER_MIN_SIMILARITY}: {n_themes} "
-             f"theme{'s' if n_themes != 1 else ''}{split}."
+             f"theme{'s' if n_themes != 1 else ''}{split}. A theme's label is made of the "
+             "noun phrases that most set its segments apart (counting the interviewer's "
+             "follow-up questions they answer), and a sub-theme most of whose segments carry "
+             "one sub-code is named after it (where a person coded the interviews, only when "
+             "they applied that sub-code most too)."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
@@ -654,11 +660,14 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None, quoted: set[int] | N
     earlier in the report) when at least two others can be quoted, and are added to it."""
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
-    from .themes import keyword_use
-    texts = [corpus.segments[s]["text"] for s, _ in theme["members"] if s in corpus.segments]
+    from .themes import keyword_asked, keyword_use
+    kept = [corpus.segments[s] for s, _ in theme["members"] if s in corpus.segments]
+    texts = [s["text"] for s in kept]
     used = keyword_use(theme["keywords"][:6], texts)
+    asked = keyword_asked(theme["keywords"][:6], texts, [s.get("follow_up", "") for s in kept])
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
-            "keyword_text": ", ".join(f"{k} ({n})" for k, n in used),
+            "keyword_text": ", ".join(f"{k} ({n}{f' + {a} asked' if a else ''})"
+                                      for (k, n), a in zip(used, asked)),
             "sub_codes": _sub_codes(corpus, codebook, theme),
             "questions": _questions(corpus, codebook, theme),
             "overlaps": _overlaps(corpus, theme),

@@ -477,6 +477,16 @@ def keyword_use(keywords: Sequence[str], texts: Sequence[str]) -> list[tuple[str
     return [(k, sum(_label_key(k) in g for g in grams)) for k in keywords]
 
 
+def keyword_asked(keywords: Sequence[str], texts: Sequence[str], prompts: Sequence[str]
+                  ) -> list[int]:
+    """Per keyword, the texts not using it whose prompt (the interviewer's follow-up question
+    each answers, "" for none) does: labels count these as using it too."""
+    said = [set(_singular_ngrams(t)) for t in texts]
+    asked = [set(_singular_ngrams(p)) if p else set() for p in prompts]
+    return [sum(1 for s, a in zip(said, asked) if _label_key(k) in a and _label_key(k) not in s)
+            for k in keywords]
+
+
 def _singular_words(text: str) -> list[str]:
     """The words of a text in lower case, each in its crude singular."""
     return [_singular(w) for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", text.lower())]

@@ -665,3 +665,26 @@ def test_a_segment_quoted_once_is_not_quoted_again_when_others_can_be():
     # fewer than two others: the theme is quoted as it stands
     few = dict(theme, members=[(1, 0.9), (2, 0.8), (3, 0.7)])
     assert [q.segment_id for q in _fresh_quotes(corpus, few, 2, None, {1, 2})] == [1, 2]
+
+
+def test_a_theme_keyword_counts_the_answers_to_a_follow_up_naming_it(make_project, blank_nlp):
+    from qualcx.analysis import load_corpus
+    from qualcx.project import Project
+    from qualcx.report import _theme_view
+    from qualcx.transcribe import ingest
+    talk = ("Interviewer: Were you working during the February outage?\n\n"
+            "Rita: Yes, the whole day, and the phones never stopped ringing.\n\n"
+            "Interviewer: And the status page?\n\n"
+            "Rita: The status page was updated late, after the outage had started.\n")
+    project = Project(make_project({"a.txt": talk}))
+    ingest(project, nlp=blank_nlp)
+    corpus = load_corpus(project.store)
+    by_text = {s["text"][:8]: s for s in corpus.segments.values()}
+    assert by_text["Yes, the"]["follow_up"] == "Were you working during the February outage?"
+    assert by_text["The stat"]["follow_up"] == "And the status page?"
+    theme = {"key": "service-1", "label": "Status page and outage", "parent_code": None,
+             "keywords": ["status page", "outage", "phones"],
+             "members": [(s, 0.9) for s in corpus.segments]}
+    # "outage": said in one segment, asked about in the other, which does not say it
+    assert _theme_view(corpus, theme, 2)["keyword_text"] == \
+        "status page (1), outage (1 + 1 asked), phones (1)"

@@ -350,6 +350,15 @@ def test_keyword_use_counts_segments_in_either_form():
         [("status page", 2), ("page", 3), ("Region", 1)]
 
 
+def test_keyword_asked_counts_answers_to_a_follow_up_naming_it_that_do_not_say_it():
+    from qualcx.themes import keyword_asked
+    texts = ["the status page was late", "it lasted six hours", "the outage hurt"]
+    asked = ["", "Were you working during the February outages?",
+             "Could you tell me about the outage?"]
+    # the third says "outage" itself: it is counted as using it, not as asked about it
+    assert keyword_asked(["outage", "status page", "February"], texts, asked) == [1, 0, 1]
+
+
 def test_a_theme_sharing_no_phrase_is_named_by_one_of_its_phrases_not_loose_ngrams():
     import pandas as pd
 
