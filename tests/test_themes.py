@@ -836,3 +836,22 @@ def test_a_sub_code_names_a_sub_theme_only_when_the_researcher_applied_it_most_t
     assert agreed_children([causes], [set()] * 4, cb, "churn") == []
     # two sub-codes naming a mixed sub-theme are left as they are
     assert agreed_children([causes, signals], theirs, cb, "churn") == [causes, signals]
+
+
+def test_a_sub_code_only_the_machine_applied_most_does_not_name_the_sub_theme(hash_embedder):
+    texts, emb = _planted(hash_embedder)  # support talk and office talk
+    support = [t.split(" number")[0] in SUPPORT for t in texts]
+    codes = [{"churn.causes"} if s else {"churn"} for s in support]
+    cb = parse_codebook(CHILDREN)
+
+    def support_label(researcher):
+        result = find_themes(texts, emb, codes, cb, min_segments=6, seed=3,
+                             researcher_codes=researcher)
+        return next(t.label for t in result.themes
+                    if all(support[m] for m in t.members))
+    assert support_label(None).startswith("Causes of churn")
+    # where the researcher coded, they read the support talk as warning signs
+    theirs = [{"churn.signals"} if s else {"churn"} for s in support]
+    assert not support_label(theirs).startswith("Causes of churn")
+    # ... or agreed with the machine
+    assert support_label(codes).startswith("Causes of churn")
