@@ -150,12 +150,18 @@ def _is_acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
 
+CALENDAR = {"january", "february", "march", "april", "may", "june", "july", "august",
+            "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+            "thursday", "friday", "saturday", "sunday"}
+
+
 def _is_proper(token) -> bool:
     """A name (person, company, place): tagged PROPN, or capitalised inside a sentence.
 
-    Acronyms ("ERP", "HVAC") name things, not people, and are not counted as names.
+    Acronyms ("ERP", "HVAC") name things, not people, and are not counted as names; nor are
+    months and weekdays ("the February outage" names an event, and identifies nobody).
     """
-    if _is_acronym(token.text):
+    if _is_acronym(token.text) or token.lower_ in CALENDAR:
         return False
     return token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_sent_start is False)
 
@@ -214,9 +220,10 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             out.append(" ".join(t.lower_ for t in run))
             if proper is not None and any(_is_proper(t) for t in run):
                 proper.add(out[-1])
-            if display is not None and any(_is_acronym(t.text) or _is_proper(t) for t in run):
-                display[out[-1]] = " ".join(t.text if _is_acronym(t.text) or _is_proper(t)
-                                            else t.lower_ for t in run)
+            written = [_is_acronym(t.text) or _is_proper(t) or t.lower_ in CALENDAR for t in run]
+            if display is not None and any(written):
+                display[out[-1]] = " ".join(t.text if keep else t.lower_
+                                            for t, keep in zip(run, written))
 
     run: list = []
     for token in list(join_hyphens(doc)) + [None]:

