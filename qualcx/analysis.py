@@ -96,6 +96,7 @@ def load_corpus(store) -> Corpus:
                        "machine_label": row["machine_label"] if row["name_id"] is not None
                        else "",  # set when the label is the researcher's name
                        "keywords": json.loads(row["keywords"]), "parent_code": row["parent_code"],
+                       "keyword_words": json.loads(row["keyword_words"]),
                        "members": [(m["segment_id"], m["probability"]) for m in members]})
     return Corpus(interviews, segments, dict(codes), sorted(coders), themes)
 

@@ -154,7 +154,10 @@ THEME_COUNTS = ("A theme's counts are those of its own segments: the interviewee
                 "gives them. A sub-theme named after a sub-code also holds segments the sub-code "
                 "does not code, so its counts differ from the sub-code's. A keyword's count "
                 "is of the theme's segments using it; “+ n asked” adds those that do not but "
-                "answer an interviewer's follow-up question naming it (labels count both).")
+                "answer an interviewer's follow-up question naming it; “n with ‘w’” counts "
+                "the segments that say the keyword or the word w, themselves or in the follow-up "
+                "they answer, when the keyword took the word's place among the keywords "
+                "(“February outage” for “outage”). Labels count all of these.")
 FURTHER_QUOTES = ("The code's most strongly coded segments (a person's code counts as "
                   "certain), one per interviewee first, among those not quoted above.")
 THEMES_ONLY = ("min_theme_segments",)
@@ -660,20 +663,32 @@ def _theme_view(corpus, theme: dict, n: int, codebook=None, quoted: set[int] | N
     earlier in the report) when at least two others can be quoted, and are added to it."""
     ids = {corpus.segments[s]["interview_id"] for s, _ in theme["members"]
            if s in corpus.segments}
-    from .themes import keyword_asked, keyword_use
     kept = [corpus.segments[s] for s, _ in theme["members"] if s in corpus.segments]
-    texts = [s["text"] for s in kept]
-    used = keyword_use(theme["keywords"][:6], texts)
-    asked = keyword_asked(theme["keywords"][:6], texts, [s.get("follow_up", "") for s in kept])
     return {"key": theme["key"], "label": theme["label"], "keywords": theme["keywords"],
-            "keyword_text": ", ".join(f"{k} ({n}{f' + {a} asked' if a else ''})"
-                                      for (k, n), a in zip(used, asked)),
+            "keyword_text": keyword_text(theme["keywords"][:6], kept,
+                                         theme.get("keyword_words", {})),
             "sub_codes": _sub_codes(corpus, codebook, theme),
             "questions": _questions(corpus, codebook, theme),
             "overlaps": _overlaps(corpus, theme),
             "machine_label": theme.get("machine_label", ""),  # when the label is the researcher's
             "segments": len(theme["members"]), "interviewees": len(ids),
             "quotes": _fresh_quotes(corpus, theme, n, codebook, quoted)}
+
+
+def keyword_text(keywords: list[str], segments: list[dict], stands_for: dict) -> str:
+    """"status page (6), February outage (1 + 2 asked, 9 with “outage”)": per keyword, the
+    segments using it, those answering a follow-up question naming it, and, for a keyword that
+    took the place of a word, the segments saying either (see :data:`THEME_COUNTS`)."""
+    from .themes import keyword_asked, keyword_standing, keyword_use
+    texts = [s["text"] for s in segments]
+    prompts = [s.get("follow_up", "") for s in segments]
+    parts = []
+    for (k, n), a, w in zip(keyword_use(keywords, texts), keyword_asked(keywords, texts, prompts),
+                            keyword_standing(keywords, texts, prompts, stands_for)):
+        either = f", {w} with {' or '.join(f'“{x}”' for x in stands_for[k])}" \
+            if w is not None and w > n + a else ""
+        parts.append(f"{k} ({n}{f' + {a} asked' if a else ''}{either})")
+    return ", ".join(parts)
 
 
 def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None) -> list:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ProjectError, SchemaVersionError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +49,8 @@ CREATE INDEX IF NOT EXISTS codings_segment ON codings(segment_id);
 CREATE TABLE IF NOT EXISTS themes (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
     keywords TEXT NOT NULL, parent_code TEXT, ordinal INTEGER NOT NULL, run_id INTEGER,
-    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER);
+    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER,
+    keyword_words TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS theme_names (
     id INTEGER PRIMARY KEY, label TEXT NOT NULL, parent_code TEXT, members TEXT NOT NULL,
     machine_label TEXT NOT NULL, theme_key TEXT NOT NULL, named_at TEXT NOT NULL);
@@ -100,6 +101,7 @@ MIGRATIONS = {
         "CREATE TABLE IF NOT EXISTS theme_names (id INTEGER PRIMARY KEY, label TEXT NOT NULL, "
         "parent_code TEXT, members TEXT NOT NULL, machine_label TEXT NOT NULL, theme_key TEXT NOT "
         "NULL, named_at TEXT NOT NULL)"],
+    4: ["ALTER TABLE themes ADD COLUMN keyword_words TEXT NOT NULL DEFAULT '{}'"],
 }
 
 

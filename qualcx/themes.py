@@ -114,6 +114,8 @@ class Theme:
     members: tuple[int, ...]  # positions in the segment list given to find_themes
     similarity: tuple[float, ...] = field(default=())  # each member's cosine to the centroid
     machine_label: str = ""  # set when ``label`` is the researcher's name for the theme
+    # keywords that took the place of single words ("February outage" of "outage"), with them
+    stands_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -492,6 +494,20 @@ def keyword_asked(keywords: Sequence[str], texts: Sequence[str], prompts: Sequen
     asked = [set(_singular_ngrams(p)) if p else set() for p in prompts]
     return [sum(1 for s, a in zip(said, asked) if _label_key(k) in a and _label_key(k) not in s)
             for k in keywords]
+
+
+def keyword_standing(keywords: Sequence[str], texts: Sequence[str], prompts: Sequence[str],
+                     stands_for: dict[str, Sequence[str]]) -> list[int | None]:
+    """Per keyword that took the place of single words (``stands_for``, keyword -> words:
+    "February outage" -> ["outage"]), the texts using it or one of those words, themselves or
+    in their prompt (as labels count them); None for the other keywords."""
+    grams = [set(_singular_ngrams(f"{t}\n{p}" if p else t)) for t, p in zip(texts, prompts)]
+    out: list[int | None] = []
+    for k in keywords:
+        words = stands_for.get(k)
+        out.append(sum(1 for g in grams if g & ({_label_key(k)} | {_label_key(w) for w in words}))
+                   if words else None)
+    return out
 
 
 def _singular_words(text: str) -> list[str]:
@@ -1166,9 +1182,18 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),
-                            similarity=tuple(round(float(s), 4) for s in sims)))
+                            similarity=tuple(round(float(s), 4) for s in sims),
+                            stands_for=tuple((k, _words_of(k, stands[_label_key(k)]))
+                                             for k in kws[:KEYWORDS]
+                                             if stands.get(_label_key(k)))))
     return _without_sibling_names(themes, {plain_name(c.name) for cs in children_of for c in cs},
                                   labels)
+
+
+def _words_of(phrase: str, keys: set[str]) -> tuple[str, ...]:
+    """The words of ``phrase`` as it is written whose keys are in ``keys``: ("ERP",) for
+    "ERP integration" and {"erp"}."""
+    return tuple(w for w in phrase.split() if _label_key(w) in keys)
 
 
 def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: set[str]
@@ -1429,9 +1454,10 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):
             cur = db.execute("INSERT INTO themes (key, label, machine_label, keywords, "
-                             "parent_code, ordinal) VALUES (?, ?, ?, ?, ?, ?)",
+                             "parent_code, ordinal, keyword_words) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (theme.key, theme.label, theme.label,
-                              json.dumps(list(theme.keywords)), theme.parent_code, ordinal))
+                              json.dumps(list(theme.keywords)), theme.parent_code, ordinal,
+                              json.dumps({k: list(w) for k, w in theme.stands_for})))
             db.executemany("INSERT INTO theme_segments VALUES (?, ?, ?)",
                            [(cur.lastrowid, segments[m]["id"], s)
                             for m, s in zip(theme.members, theme.similarity)])

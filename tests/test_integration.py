@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -90,6 +91,12 @@ def test_run_end_to_end_with_real_models_is_deterministic(project_dir):
     assert tickets and "support" in tickets[0]
     office = [codes for text, codes in by_text.items() if "sauna" in text]
     assert office and office[0] == {""}
+    # the words a keyword took the place of are stored with it, as it writes them
+    stored = Project(project_dir).store.db.execute("SELECT keywords, keyword_words FROM themes")
+    for row in stored.fetchall():
+        keywords, words = json.loads(row["keywords"]), json.loads(row["keyword_words"])
+        assert set(words) <= set(keywords)
+        assert all(ws and set(ws) <= set(k.split()) for k, ws in words.items())
 
     report_before = (project_dir / "reports" / "report.html").read_bytes()
     result = runner.invoke(cli, ["-p", str(project_dir), "-q", "run"])

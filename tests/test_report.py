@@ -688,3 +688,8 @@ def test_a_theme_keyword_counts_the_answers_to_a_follow_up_naming_it(make_projec
     # "outage": said in one segment, asked about in the other, which does not say it
     assert _theme_view(corpus, theme, 2)["keyword_text"] == \
         "status page (1), outage (1 + 1 asked), phones (1)"
+    # "February outage" took the place of "outage": a reader sees the count the label rests on
+    theme = dict(theme, keywords=["February outage", "status page"],
+                 keyword_words={"February outage": ["outage"]})
+    assert _theme_view(corpus, theme, 2)["keyword_text"] == \
+        "February outage (0 + 1 asked, 2 with “outage”), status page (1)"

@@ -46,7 +46,8 @@ def test_a_version_2_store_gains_the_near_misses_table(tmp_path):
     v2 = v2[:start] + v2[v2.index("CREATE TABLE IF NOT EXISTS redactions"):]
     v2 = v2[:v2.index("CREATE TABLE IF NOT EXISTS theme_names")] \
         + v2[v2.index("CREATE TABLE IF NOT EXISTS theme_segments"):]  # version 4's
-    v2 = v2.replace(",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
+    v2 = v2.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+        ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
     db = sqlite3.connect(tmp_path / "p.db")
     db.executescript(v2)
     db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
@@ -57,3 +58,23 @@ def test_a_version_2_store_gains_the_near_misses_table(tmp_path):
     assert store.meta_value("schema_version") == str(store_module.SCHEMA_VERSION)
     assert [r["id"] for r in store.interviews()] == ["a"]
     assert store.near_misses(1) == []
+
+
+def test_a_version_4_store_gains_the_words_theme_keywords_stand_for(tmp_path):
+    import sqlite3
+
+    from qualcx import store as store_module
+    v4 = store_module.SCHEMA.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "")
+    assert "keyword_words" not in v4
+    db = sqlite3.connect(tmp_path / "p.db")
+    db.executescript(v4)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '4')")
+    db.execute("INSERT INTO themes (key, label, keywords, parent_code, ordinal) "
+               "VALUES ('cx-1', 'Field operations', '[\"field operations\"]', 'cx', 0)")
+    db.commit()
+    db.close()
+    store = Store(tmp_path / "p.db")
+    assert store.meta_value("schema_version") == "5"
+    row = store.db.execute("SELECT * FROM themes").fetchone()
+    assert (row["label"], row["keywords"], row["keyword_words"]) == \
+        ("Field operations", '["field operations"]', "{}")

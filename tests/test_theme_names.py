@@ -183,8 +183,9 @@ def test_names_match_by_overlap_one_to_one_best_first_ties_by_theme_order():
 def test_a_version_3_store_gains_theme_names_and_keeps_its_themes(tmp_path):
     v3 = SCHEMA[:SCHEMA.index("CREATE TABLE IF NOT EXISTS theme_names")] \
         + SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS theme_segments"):]
-    v3 = v3.replace(",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
-    assert SCHEMA_VERSION == 4 and "machine_label" not in v3 and "theme_names" not in v3
+    v3 = v3.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+        ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
+    assert "machine_label" not in v3 and "theme_names" not in v3 and "keyword_words" not in v3
     db = sqlite3.connect(tmp_path / "p.db")
     db.executescript(v3)
     db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
@@ -193,8 +194,8 @@ def test_a_version_3_store_gains_theme_names_and_keeps_its_themes(tmp_path):
     db.commit()
     db.close()
     store = Store(tmp_path / "p.db")
-    assert store.meta_value("schema_version") == "4"
+    assert store.meta_value("schema_version") == str(SCHEMA_VERSION)
     row = store.db.execute("SELECT * FROM themes").fetchone()
-    assert (row["label"], row["machine_label"], row["name_id"]) == \
-        ("Field operations", "Field operations", None)
+    assert (row["label"], row["machine_label"], row["name_id"], row["keyword_words"]) == \
+        ("Field operations", "Field operations", None, "{}")
     assert store.db.execute("SELECT COUNT(*) FROM theme_names").fetchone()[0] == 0

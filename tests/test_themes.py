@@ -359,6 +359,24 @@ def test_keyword_asked_counts_answers_to_a_follow_up_naming_it_that_do_not_say_i
     assert keyword_asked(["outage", "status page", "February"], texts, asked) == [1, 0, 1]
 
 
+def test_keyword_standing_counts_the_keyword_or_the_words_whose_place_it_took():
+    from qualcx.themes import keyword_standing
+    texts = ["the February outage hurt", "outages happen", "it lasted hours", "nothing"]
+    asked = ["", "", "What about the outage?", ""]
+    # 1 says the phrase, 1 the word, 1 answers a question naming the word; "hours" took none
+    assert keyword_standing(["February outage", "hours"], texts, asked,
+                            {"February outage": ["outage"]}) == [3, None]
+
+
+def test_a_theme_keeps_the_words_its_keywords_took_the_place_of():
+    from qualcx.themes import _themes_from_clusters
+    emb = np.ones((4, 4), dtype=np.float32) / 2
+    theme = _themes_from_clusters(
+        "service", None, [0] * 4, {0: ["ERP integration", "status page"]}, list(range(4)), emb,
+        {0: [1.0, 0.5]}, set(), took={0: {"erp integration": {"erp"}}})[0]
+    assert theme.stands_for == (("ERP integration", ("ERP",)),)  # as the keyword writes it
+
+
 def test_a_theme_sharing_no_phrase_is_named_by_one_of_its_phrases_not_loose_ngrams():
     import pandas as pd
 

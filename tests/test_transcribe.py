@@ -313,7 +313,8 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project
     path = root / ".qualcx" / "project.db"
     path.parent.mkdir()
     v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "").replace(
-        ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")  # version 4's
+        ",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+        ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")  # versions 4, 5
     v1 = v1[:v1.index("CREATE TABLE IF NOT EXISTS redactions")]
     db = sqlite3.connect(path)
     db.executescript(v1)
