@@ -671,13 +671,20 @@ def agree(state, coders, level, units, include_reviewed, disagreements_out):
 @click.argument("segment")
 @pass_state
 def explain(state, segment):
-    """Show one segment with its question, every code on it and the evidence behind each.
+    """Show one segment with its question, every code on it and the evidence behind each; or
+    one theme with how its label was made.
 
-    SEGMENT is a segment id or INTERVIEW:INDEX (0-based position in the interview). Example:
+    SEGMENT is a segment id, INTERVIEW:INDEX (0-based position in the interview), or a theme
+    as 'qualcx themes' lists it. Examples:
 
+    \b
         qualcx -p my-study explain I01:4
+        qualcx -p my-study explain cx-1
     """
-    from .review import human_source, segment_explanation
+    from .review import find_theme, human_source, segment_explanation
+    if find_theme(state.project.store, segment) is not None:
+        _explain_theme(state.project, segment)
+        return
     e = segment_explanation(state.project, segment)
     role = f", {e['role']}" if e["role"] else ""
     click.echo(f"Segment {e['id']}: {e['interview']}:{e['index']} ({e['speaker']}{role}), "
@@ -710,6 +717,33 @@ def explain(state, segment):
         for r in e["rejections"]:
             click.echo(f"  {r['code']} ({r['name']}) rejected by {r['coder']}"
                        f"{human_source(r['source'])}")
+
+
+def _explain_theme(project, key: str) -> None:
+    import textwrap
+    from .review import theme_explanation
+    e = theme_explanation(project, key)
+    where = f"sub-theme of {e['parent']}" if e["parent"] else "emergent theme (no code covers it)"
+    click.echo(f"Theme {e['key']}: {e['label']}")
+    click.echo(f"  {where}; {e['interviewees']} of {e['of_interviewees']} interviewees, "
+               f"{e['segments']} segments")
+
+    def wrapped(head: str, text: str) -> None:
+        click.echo(textwrap.fill(text, 96, initial_indent=f"  {head:<10}",
+                                 subsequent_indent=" " * 12))
+    if e["machine_label"]:
+        wrapped("label:", f"your name for it; the machine's label is "
+                          f"“{e['machine_label']}”, made as follows.")
+    for n, reason in enumerate(e["reasons"] or ["(not recorded: run 'qualcx themes' again)"]):
+        wrapped("why:" if not n else "", reason)
+    click.echo("  keywords, with the segments using each:")
+    click.echo(textwrap.fill(e["keywords"], 96, initial_indent=" " * 12,
+                             subsequent_indent=" " * 12))
+    click.echo("  most central segments (cosine to the theme's centre):")
+    for c in e["central"]:
+        click.echo(textwrap.fill(f"{c['ref']} ({c['similarity']:.2f}) {c['text']}", 96,
+                                 initial_indent="    ", subsequent_indent="      ",
+                                 max_lines=3, placeholder=" …"))
 
 
 def _echo_evidence(coding: dict, offset: int) -> None:

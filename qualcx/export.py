@@ -15,7 +15,7 @@ CODINGS_COLUMNS = ["interview", "speaker", "turn", "segment", "start", "end", "t
 THEMES_COLUMNS = ["theme", "label", "parent_code", "interviewees", "segments", "keywords"]
 # the themes export: the contract's columns, then the machine's label of each theme (the
 # contract's label is the researcher's name for a theme they named)
-THEMES_EXPORT_COLUMNS = [*THEMES_COLUMNS, "machine_label"]
+THEMES_EXPORT_COLUMNS = [*THEMES_COLUMNS, "machine_label", "label_reason"]
 
 
 def codings_rows(project) -> list[dict]:
@@ -60,6 +60,7 @@ def themes_rows(project) -> list[dict]:
                      "segments": len(members),
                      "keywords": "; ".join(json.loads(theme["keywords"])),
                      "machine_label": theme["machine_label"],
+                     "label_reason": " ".join(json.loads(theme["label_reason"])),
                      "named": theme["name_id"] is not None})
     return rows
 

@@ -304,6 +304,11 @@ class SegmentNotFound(QualcxError):
     """A segment reference names no segment in the project."""
 
 
+WHAT_TO_EXPLAIN = ("give INTERVIEW:SEGMENT as in the interview and segment columns of 'qualcx "
+                   "export' (e.g. I01:4), a segment_id from the review sheet, or a theme as "
+                   "'qualcx themes' lists it (e.g. cx-1)")
+
+
 def find_segment(store, ref: str):
     """The segment named by its id (``123``) or by interview and position (``I01:4``)."""
     ref = ref.strip()
@@ -315,14 +320,42 @@ def find_segment(store, ref: str):
         row = store.db.execute("SELECT * FROM segments WHERE interview_id = ? AND idx = ?",
                                (interview_id, int(idx))).fetchone()
     else:
-        raise SegmentNotFound(f"'{ref}' is not a segment reference; give INTERVIEW:SEGMENT as in "
-                              "the interview and segment columns of 'qualcx export' (e.g. I01:4), "
-                              "or a segment_id from the review sheet")
+        raise SegmentNotFound(f"'{ref}' is not a segment reference or a theme; {WHAT_TO_EXPLAIN}")
     if row is None:
-        raise SegmentNotFound(f"no segment '{ref}' in the project; give INTERVIEW:SEGMENT as in "
-                              "the interview and segment columns of 'qualcx export' (e.g. I01:4), "
-                              "or a segment_id from the review sheet")
+        raise SegmentNotFound(f"no segment '{ref}' in the project; {WHAT_TO_EXPLAIN}")
     return row
+
+
+def find_theme(store, ref: str):
+    """The stored theme whose key is ``ref`` ("cx-1"), or None."""
+    return store.db.execute("SELECT * FROM themes WHERE key = ?", (ref.strip(),)).fetchone()
+
+
+def theme_explanation(project, ref: str, quotes: int = 3) -> dict:
+    """A theme with how its machine label was made (the rule and its counts), its keywords
+    with the segments using each, and its most central segments."""
+    from .analysis import load_corpus
+    from .report import keyword_text
+    store = project.store
+    row = find_theme(store, ref)
+    corpus = load_corpus(store)
+    theme = next(t for t in corpus.themes if t["key"] == row["key"])
+    kept = [corpus.segments[s] for s, _ in theme["members"] if s in corpus.segments]
+    parent = project.codebook.codes.get(row["parent_code"]) if row["parent_code"] else None
+    central = []
+    for s, similarity in theme["members"][:quotes]:  # most central first
+        seg = corpus.segments.get(s)
+        if seg is not None:
+            central.append({"id": s, "ref": f"{seg['interview_id']}:{seg['idx']}",
+                            "similarity": similarity, "text": seg["text"]})
+    return {"key": row["key"], "label": row["label"],
+            "machine_label": row["machine_label"] if row["name_id"] is not None else "",
+            "parent": f"{parent.id} ({parent.name})" if parent else "",
+            "interviewees": len({s["interview_id"] for s in kept}), "segments": len(kept),
+            "of_interviewees": len(corpus.interviews),
+            "reasons": json.loads(row["label_reason"]),
+            "keywords": keyword_text(theme["keywords"], kept, theme["keyword_words"]),
+            "central": central}
 
 
 def segment_explanation(project, ref: str) -> dict:

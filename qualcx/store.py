@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS themes (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
     keywords TEXT NOT NULL, parent_code TEXT, ordinal INTEGER NOT NULL, run_id INTEGER,
     machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER,
-    keyword_words TEXT NOT NULL DEFAULT '{}');
+    keyword_words TEXT NOT NULL DEFAULT '{}', label_reason TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS theme_names (
     id INTEGER PRIMARY KEY, label TEXT NOT NULL, parent_code TEXT, members TEXT NOT NULL,
     machine_label TEXT NOT NULL, theme_key TEXT NOT NULL, named_at TEXT NOT NULL);
@@ -101,7 +101,8 @@ MIGRATIONS = {
         "CREATE TABLE IF NOT EXISTS theme_names (id INTEGER PRIMARY KEY, label TEXT NOT NULL, "
         "parent_code TEXT, members TEXT NOT NULL, machine_label TEXT NOT NULL, theme_key TEXT NOT "
         "NULL, named_at TEXT NOT NULL)"],
-    4: ["ALTER TABLE themes ADD COLUMN keyword_words TEXT NOT NULL DEFAULT '{}'"],
+    4: ["ALTER TABLE themes ADD COLUMN keyword_words TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE themes ADD COLUMN label_reason TEXT NOT NULL DEFAULT '[]'"],
 }
 
 

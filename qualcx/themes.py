@@ -116,6 +116,7 @@ class Theme:
     machine_label: str = ""  # set when ``label`` is the researcher's name for the theme
     # keywords that took the place of single words ("February outage" of "outage"), with them
     stands_for: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    why: tuple[str, ...] = ()  # how the machine label was made, with its evidence
 
 
 @dataclass(frozen=True)
@@ -1082,6 +1083,31 @@ def agreed_children(children: list, researcher_codes: Sequence[set[str] | None],
     return children if mine and mine == most else []
 
 
+def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[set[str] | None],
+                  codebook, parent: str) -> str:
+    """What the sub-codes of ``parent`` say of a sub-theme's members, for the reader of its
+    label: which code most of them, whether one does enough to name it (see
+    :func:`dominant_child`), and which ones people applied most where they coded."""
+    n = len(member_codes)
+    ranked = [(k, c) for k, c in child_counts(member_codes, codebook, parent) if k]
+    if not ranked:
+        name = _q(codebook.codes[parent].name)
+        return f"{name} has no sub-codes to name it after." \
+            if not codebook.codes[parent].children else f"No sub-code of {name} codes its segments."
+    parts = ", ".join(f"{_q(codebook.codes[c].name)} {k} of {n}" for k, c in ranked[:3])
+    rule = (f"a sub-code names a sub-theme when it codes at least {CHILD_LABEL_SHARE:.0%} of "
+            f"its segments and {CHILD_LABEL_LEAD} times as many as the next")
+    note = f"Sub-codes on its segments (any coder): {parts}; {rule}"
+    theirs = [codes for codes in researcher_codes if codes is not None]
+    mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
+    if mine:
+        most = [c for k, c in mine if k == mine[0][0]]
+        note += (f", and people applied it most on the {len(theirs)} segments of interviews "
+                 f"they coded (there: {' and '.join(_q(codebook.codes[c].name) for c in most)},"
+                 f" {mine[0][0]} segments{' each' if len(most) > 1 else ''})")
+    return note + "."
+
+
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
     """[the dominant child code], or the two :func:`mixed_children`, or []."""
     child = dominant_child(member_codes, codebook, parent)
@@ -1114,7 +1140,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           child_of: Callable | None = None,
                           took: dict[int, dict[str, set[str]]] | None = None,
                           next_child_of: Callable | None = None,
-                          central: dict[int, dict[str, float]] | None = None) -> list[Theme]:
+                          central: dict[int, dict[str, float]] | None = None,
+                          code_note: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -1152,32 +1179,50 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who,
                                         took=stands),
             lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
-        for make in candidates:
+        for attempt, make in enumerate(candidates):
             label = make()
+            said = _label_phrases(label, kws)
+            label_text = _as_written(label, kws)
+            why = (f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}"
+                   f"{_evidence(said, member_grams, stands)}")
             if child is not None:
                 named = child_label(child.name, label, kws)
-                said = _label_phrases(label, kws)
-                if grams and (coverage(said, grams, stands) < SECOND_PHRASE_SEGMENTS
-                              or coverage(said, grams) < TAIL_EXACT_SEGMENTS
-                              or _picked(said, kws, grams)
-                              or _people_using(said, member_grams) < _least_interviews(
-                                  [i for i, _ in who])):
+                short = _too_few(said, kws, member_grams, stands) if grams else ""
+                if short:
                     named = child_label(child.name, "", kws)  # a detail of the sub-theme
+                    why = f"the sub-code {_q(child.name)} alone: {_q(label_text)} {short}"
                     other = next_child_of(members, child) \
                         if next_child_of and named_by[child.id] > 1 else None
                     if other is not None and not named_by[other.id]:
                         # a sibling is "<child>: <phrase>"; this one, named "<child>" alone,
                         # would read as its parent: the code it carries next tells it apart
                         named = child_label(other.name, "", kws)
+                        why = (f"the sub-code its segments carry next, {_q(other.name)}: "
+                               f"another sub-theme is named after {_q(child.name)} too, and "
+                               f"{_q(label_text)} {short}")
+                elif named == plain_name(child.name):
+                    why = f"the sub-code {_q(child.name)}, whose name holds {_q(label_text)}"
+                else:
+                    why = f"the sub-code {_q(child.name)} and {why}"
                 if _label_key(named) in labels:  # another sub-theme took the child alone
                     named = child_label(child.name, label, kws, alone=False)
+                    why = (f"the sub-code {_q(child.name)} and {_q(label_text)}: another "
+                           "sub-theme is named after the sub-code alone")
                 label = named
-            elif mixed and coverage(_label_phrases(label, kws), grams, stands) \
-                    < MIXED_LEAD_COVERAGE:
+            elif mixed and coverage(said, grams, stands) < MIXED_LEAD_COVERAGE:
                 # its words name a part of it; the codes it carries name the whole
+                why = (f"the two sub-codes coding most of it: {why}, fewer than a third of "
+                       f"its segments")
+                if _label_key(mixed) in labels:
+                    why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
+            if attempt:
+                why += "; a shorter label was another theme's"
             if _label_key(label) not in labels:
                 break
+        reasons = [f"Named after {why}."]
+        if code_note is not None:
+            reasons.append(code_note(members))
         labels.add(_label_key(label))
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
@@ -1185,9 +1230,59 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                             similarity=tuple(round(float(s), 4) for s in sims),
                             stands_for=tuple((k, _words_of(k, stands[_label_key(k)]))
                                              for k in kws[:KEYWORDS]
-                                             if stands.get(_label_key(k)))))
+                                             if stands.get(_label_key(k))),
+                            why=tuple(r for r in reasons if r)))
     return _without_sibling_names(themes, {plain_name(c.name) for cs in children_of for c in cs},
                                   labels)
+
+
+def _q(text: str) -> str:
+    return f"“{plain_name(text)}”"
+
+
+def _as_written(label: str, keywords: Sequence[str]) -> str:
+    """A label made of keywords, as they are written: "price increase" for "Price
+    increase", "ERP integration" as it is."""
+    first = label.split()[0] if label else ""
+    keep = any(c.isupper() for c in first[1:]) or any(
+        k.split()[0] == first for k in keywords if k and k[:1].isupper())
+    return label if keep else label[:1].lower() + label[1:]
+
+
+def _evidence(said: Sequence[str], members: Sequence[tuple[str, set[str]]] | None,
+              took: dict[str, set[str]] | None = None) -> str:
+    """", said in 9 of 18 segments by 4 of 6 interviewees" for phrases ``said`` among
+    ``members`` (``(interview, its n-grams)``), counting the words they took the place of."""
+    if not said or not members:
+        return ""
+    grams = [g for _, g in members]
+    n = round(coverage(said, grams, took) * len(grams))
+    return (f", said in {n} of {len(grams)} segments by {_people_using(said, members)} of "
+            f"{len({i for i, _ in members})} interviewees")
+
+
+def _too_few(said: Sequence[str], keywords: Sequence[str],
+             members: Sequence[tuple[str, set[str]]], took: dict[str, set[str]] | None
+             ) -> str:
+    """Why phrases ``said`` after a sub-code's name would name a detail of its sub-theme
+    (``members``: ``(interview, its n-grams)``), or "" when they may follow it."""
+    grams = [g for _, g in members]
+    n = len(grams)
+    need = _least_interviews([i for i, _ in members])
+    if coverage(said, grams, took) < SECOND_PHRASE_SEGMENTS:
+        return (f"is said in {round(coverage(said, grams, took) * n)} of its {n} segments, "
+                f"fewer than {SECOND_PHRASE_SEGMENTS:.0%}")
+    if coverage(said, grams) < TAIL_EXACT_SEGMENTS:
+        return (f"is itself said in {round(coverage(said, grams) * n)} of its {n} segments, "
+                f"fewer than {TAIL_EXACT_SEGMENTS:.0%}")
+    if _picked(said, keywords, grams):
+        least = min(coverage([p], grams) for p in said)
+        other = next(k for k in keywords if k and k not in said and coverage([k], grams) >= least)
+        return f"is a pick among words its segments say as often (“{other}”)"
+    people = _people_using(said, members)
+    if people < need:
+        return f"is said by {people} of its interviewees, fewer than {need}"
+    return ""
 
 
 def _words_of(phrase: str, keys: set[str]) -> tuple[str, ...]:
@@ -1213,7 +1308,10 @@ def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: s
             if _label_key(own) not in labels:
                 labels.discard(_label_key(theme.label))
                 labels.add(_label_key(own))
-                theme = replace(theme, label=own)
+                sibling = next(t.key for t in themes if t.label == name)
+                theme = replace(theme, label=own, why=(
+                    *theme.why[:1], f"The sub-code {_q(name)} is left out of the label: the "
+                    f"sibling {sibling} is named after it alone.", *theme.why[1:]))
         out.append(theme)
     return out
 
@@ -1290,7 +1388,10 @@ def _without_edges(theme: Theme, edges: Sequence[str]) -> Theme:
     """An emergent theme without its segments in interviews' openings and closings: uncoded
     talk there ("Sorry I'm late, the meeting before ran over") is about the interview even
     when it sounds like the theme."""
-    return _members_where(theme, lambda m: not edges[m])
+    n = sum(1 for m in theme.members if edges[m])
+    note = (f"Its label was made before {n} of its {len(theme.members)} segments, in interview "
+            "openings and closings, were set aside as small talk.",) if n else ()
+    return _members_where(theme, lambda m: not edges[m], why=theme.why + note)
 
 
 def _as_small_talk(theme: Theme, edges: Sequence[str], whole: bool = True) -> Theme:
@@ -1376,7 +1477,12 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 if parent is not None else None, took,
                 lambda local, child: next_child(
                     [code_sets[positions[m]] for m in local], codebook, parent, child),
-                central)
+                central,
+                (lambda local: sub_code_note(
+                    [code_sets[positions[m]] for m in local],
+                    [researcher_codes[positions[m]] for m in local]
+                    if researcher_codes is not None else [], codebook, parent))
+                if parent is not None else None)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
                 for theme in found:
@@ -1454,10 +1560,12 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
         db.execute("DELETE FROM themes")
         for ordinal, theme in enumerate(result.themes):
             cur = db.execute("INSERT INTO themes (key, label, machine_label, keywords, "
-                             "parent_code, ordinal, keyword_words) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             "parent_code, ordinal, keyword_words, label_reason) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              (theme.key, theme.label, theme.label,
                               json.dumps(list(theme.keywords)), theme.parent_code, ordinal,
-                              json.dumps({k: list(w) for k, w in theme.stands_for})))
+                              json.dumps({k: list(w) for k, w in theme.stands_for}),
+                              json.dumps(list(theme.why))))
             db.executemany("INSERT INTO theme_segments VALUES (?, ?, ?)",
                            [(cur.lastrowid, segments[m]["id"], s)
                             for m, s in zip(theme.members, theme.similarity)])

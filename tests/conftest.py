@@ -52,6 +52,11 @@ codes:
 """
 
 
+# the themes columns version 5 of the store added, as the schema writes them (older stores
+# are the schema without them)
+V5_COLUMNS = ",\n    keyword_words TEXT NOT NULL DEFAULT '{}', label_reason TEXT NOT NULL DEFAULT '[]'"
+
+
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(textwrap.dedent(text).encode(encoding))

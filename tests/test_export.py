@@ -26,7 +26,7 @@ def test_xlsx_has_codings_themes_and_matrices(coded_project):
     # the same text, markup and all, as the CSV (no formula, nothing dropped)
     assert [r[CODINGS_COLUMNS.index("text")] for r in rows[1:]] == [r["text"] for r in csv_rows]
     assert list(next(wb["themes"].values)) == THEMES_EXPORT_COLUMNS
-    assert THEMES_EXPORT_COLUMNS == [*THEMES_COLUMNS, "machine_label"]
+    assert THEMES_EXPORT_COLUMNS == [*THEMES_COLUMNS, "machine_label", "label_reason"]
     matrix = {r[0]: r for r in list(wb["code_x_interview"].values)[1:]}
     header = list(next(wb["code_x_interview"].values))
     assert header[:2] == ["code", "code_name"] and header[-2:] == ["segments", "interviewees"]

@@ -1,5 +1,6 @@
 
 import pytest
+from conftest import V5_COLUMNS
 
 from qualcx.errors import ProjectError, SchemaVersionError
 from qualcx.store import Store
@@ -46,7 +47,7 @@ def test_a_version_2_store_gains_the_near_misses_table(tmp_path):
     v2 = v2[:start] + v2[v2.index("CREATE TABLE IF NOT EXISTS redactions"):]
     v2 = v2[:v2.index("CREATE TABLE IF NOT EXISTS theme_names")] \
         + v2[v2.index("CREATE TABLE IF NOT EXISTS theme_segments"):]  # version 4's
-    v2 = v2.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+    v2 = v2.replace(V5_COLUMNS, "").replace(
         ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
     db = sqlite3.connect(tmp_path / "p.db")
     db.executescript(v2)
@@ -64,7 +65,7 @@ def test_a_version_4_store_gains_the_words_theme_keywords_stand_for(tmp_path):
     import sqlite3
 
     from qualcx import store as store_module
-    v4 = store_module.SCHEMA.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "")
+    v4 = store_module.SCHEMA.replace(V5_COLUMNS, "")
     assert "keyword_words" not in v4
     db = sqlite3.connect(tmp_path / "p.db")
     db.executescript(v4)

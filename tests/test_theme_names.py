@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from conftest import code_support_talk
+from conftest import V5_COLUMNS, code_support_talk
 
 from qualcx import pipeline
 from qualcx.cli import cli
@@ -183,7 +183,7 @@ def test_names_match_by_overlap_one_to_one_best_first_ties_by_theme_order():
 def test_a_version_3_store_gains_theme_names_and_keeps_its_themes(tmp_path):
     v3 = SCHEMA[:SCHEMA.index("CREATE TABLE IF NOT EXISTS theme_names")] \
         + SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS theme_segments"):]
-    v3 = v3.replace(",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+    v3 = v3.replace(V5_COLUMNS, "").replace(
         ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")
     assert "machine_label" not in v3 and "theme_names" not in v3 and "keyword_words" not in v3
     db = sqlite3.connect(tmp_path / "p.db")
@@ -199,3 +199,28 @@ def test_a_version_3_store_gains_theme_names_and_keeps_its_themes(tmp_path):
     assert (row["label"], row["machine_label"], row["name_id"], row["keyword_words"]) == \
         ("Field operations", "Field operations", None, "{}")
     assert store.db.execute("SELECT COUNT(*) FROM theme_names").fetchone()[0] == 0
+
+
+def test_explain_shows_how_a_theme_s_label_was_made(themed):
+    from qualcx.export import themes_rows
+    rows = themes_rows(Project(themed.root))
+    row = next(r for r in rows if r["parent_code"])
+    key = row["theme"]
+    why = json.loads(stored(themed.root)[key]["label_reason"])
+    assert why and why[0].startswith("Named after ") and row["label_reason"] == " ".join(why)
+    assert why[-1] == "“Support” has no sub-codes to name it after."
+    result = themed("explain", key)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Theme {key}: {row['label']}\n")
+    assert "  why:      Named after " in result.output
+    assert "keywords, with the segments using each:" in result.output
+    assert "most central segments" in result.output and "{" not in result.output
+    # a name the researcher gives keeps the machine's reasons beside it
+    assert themed("themes", "--rename", key, "My name").exit_code == 0
+    named = themed("explain", key)
+    assert named.output.startswith(f"Theme {key}: My name\n")
+    assert f"your name for it; the machine's label is “{row['label']}”" in " ".join(
+        named.output.split())
+    bad = themed("explain", "cx-99")
+    assert bad.exit_code == 1 and "or a theme as 'qualcx themes' lists it" in " ".join(
+        bad.output.split())

@@ -885,3 +885,56 @@ def test_months_and_weekdays_are_not_names():
     assert "february outage" in phrases and "february outage" not in proper
     assert display["february outage"] == "February outage"  # still written as a month is
     assert "anna" in proper
+
+
+def test_a_sub_theme_says_how_its_label_was_made_with_the_counts():
+    from qualcx.themes import _themes_from_clusters, dominant_child, sub_code_note
+    cb = parse_codebook(CHILDREN)
+    emb = np.ones((30, 4), dtype=np.float32) / 2
+    people = [f"I{i % 8}" for i in range(30)]
+    codes = [{"churn.causes"}] * 24 + [{"churn.signals"}] * 6
+    texts = ["the price increase hurt"] * 12 + ["they left for a cheaper tool"] * 18
+
+    def theme(texts, researcher=None):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 30, {0: ["price increase", "cheaper tool"]},
+            list(range(30)), emb, {0: [1.0, 0.1]}, set(),
+            lambda local: [(people[m], texts[m]) for m in local],
+            lambda local: [dominant_child([codes[m] for m in local], cb, "churn")],
+            code_note=lambda local: sub_code_note([codes[m] for m in local],
+                                                  researcher or [], cb, "churn"))[0]
+    kept = theme(texts)
+    assert kept.label == "Causes of churn: price increase"
+    assert kept.why == (
+        "Named after the sub-code “Causes of churn” and its keyword “price increase”, said in "
+        "12 of 30 segments by 8 of 8 interviewees.",
+        "Sub-codes on its segments (any coder): “Causes of churn” 24 of 30, “Warning signs of "
+        "churn” 6 of 30; a sub-code names a sub-theme when it codes at least 40% of its "
+        "segments and 1.25 times as many as the next.")
+    # said in 3 of 30 segments: a detail, and the reason says so
+    fewer = ["the price increase hurt"] * 3 + ["they left for a cheaper tool"] * 27
+    alone = theme(fewer)
+    assert alone.label == "Causes of churn"
+    assert alone.why[0] == ("Named after the sub-code “Causes of churn” alone: “price increase” "
+                            "is said in 3 of its 30 segments, fewer than 25%.")
+    # where people coded, the note says what they applied most
+    researcher = [{"churn.signals"}] * 10 + [None] * 20
+    assert theme(texts, researcher).why[1].endswith(
+        "and people applied it most on the 10 segments of interviews they coded (there: "
+        "“Warning signs of churn”, 10 segments).")
+
+
+def test_an_emergent_theme_says_its_keywords_and_what_was_set_aside_after_labelling():
+    from qualcx.themes import _themes_from_clusters, _without_edges
+    emb = np.ones((6, 4), dtype=np.float32) / 2
+    texts = ["the new office has a sauna"] * 4 + ["coffee in the office kitchen"] * 2
+    people = ["I1", "I2", "I3", "I4", "I5", "I6"]
+    theme = _themes_from_clusters("emergent", None, [0] * 6, {0: ["office", "sauna"]},
+                                  list(range(6)), emb, {0: [1.0, 0.2]}, set(),
+                                  lambda local: [(people[m], texts[m]) for m in local])[0]
+    assert theme.why == ("Named after its keyword “office”, said in 6 of 6 segments by 6 of 6 "
+                         "interviewees.",)
+    trimmed = _without_edges(theme, ["opening", "", "", "", "", "closing"])
+    assert trimmed.why[1] == ("Its label was made before 2 of its 6 segments, in interview "
+                              "openings and closings, were set aside as small talk.")
+

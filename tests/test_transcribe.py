@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import V5_COLUMNS
 
 from qualcx.project import Project
 from qualcx.transcribe import (ingest, parse_turns, read_text_file,
@@ -313,7 +314,7 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_human_codes(make_project
     path = root / ".qualcx" / "project.db"
     path.parent.mkdir()
     v1 = store_module.SCHEMA.replace("    start_time REAL, end_time REAL,\n", "").replace(
-        ",\n    keyword_words TEXT NOT NULL DEFAULT '{}'", "").replace(
+        V5_COLUMNS, "").replace(
         ",\n    machine_label TEXT NOT NULL DEFAULT '', name_id INTEGER", "")  # versions 4, 5
     v1 = v1[:v1.index("CREATE TABLE IF NOT EXISTS redactions")]
     db = sqlite3.connect(path)
