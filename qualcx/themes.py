@@ -1095,17 +1095,24 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
         return f"{name} has no sub-codes to name it after." \
             if not codebook.codes[parent].children else f"No sub-code of {name} codes its segments."
     parts = ", ".join(f"{_q(codebook.codes[c].name)} {k} of {n}" for k, c in ranked[:3])
-    rule = (f"a sub-code names a sub-theme when it codes at least {CHILD_LABEL_SHARE:.0%} of "
-            f"its segments and {CHILD_LABEL_LEAD} times as many as the next")
-    note = f"Sub-codes on its segments (any coder): {parts}; {rule}"
+    rule = f"at least {CHILD_LABEL_SHARE:.0%} of them and {CHILD_LABEL_LEAD} times the next"
+    note = f"Sub-codes on its segments (any coder): {parts}"
+    best = dominant_child(member_codes, codebook, parent)
+    if best is None:
+        return f"{note}; none codes {rule}, so none names it alone."
     theirs = [codes for codes in researcher_codes if codes is not None]
     mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
-    if mine:
-        most = [c for k, c in mine if k == mine[0][0]]
-        note += (f", and people applied it most on the {len(theirs)} segments of interviews "
-                 f"they coded (there: {' and '.join(_q(codebook.codes[c].name) for c in most)},"
-                 f" {mine[0][0]} segments{' each' if len(most) > 1 else ''})")
-    return note + "."
+    if not mine:
+        return f"{note}; {_q(best.name)} codes {rule}, so it may name it."
+    most = [c for k, c in mine if k == mine[0][0]]
+    there = (f"on the {len(theirs)} of them in interviews people coded, they applied "
+             f"{' and '.join(_q(codebook.codes[c].name) for c in most)} most "
+             f"({mine[0][0]} segments{' each' if len(most) > 1 else ''}")
+    if best.id in most:
+        return f"{note}; {_q(best.name)} codes {rule}, and {there}), so it may name it."
+    theirs_best = next((k for k, c in mine if c == best.id), 0)
+    return (f"{note}; {_q(best.name)} codes {rule}, but {there}; {_q(best.name)}: "
+            f"{theirs_best}), so it does not name it.")
 
 
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:

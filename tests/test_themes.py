@@ -909,19 +909,23 @@ def test_a_sub_theme_says_how_its_label_was_made_with_the_counts():
         "Named after the sub-code “Causes of churn” and its keyword “price increase”, said in "
         "12 of 30 segments by 8 of 8 interviewees.",
         "Sub-codes on its segments (any coder): “Causes of churn” 24 of 30, “Warning signs of "
-        "churn” 6 of 30; a sub-code names a sub-theme when it codes at least 40% of its "
-        "segments and 1.25 times as many as the next.")
+        "churn” 6 of 30; “Causes of churn” codes at least 40% of them and 1.25 times the next, "
+        "so it may name it.")
     # said in 3 of 30 segments: a detail, and the reason says so
     fewer = ["the price increase hurt"] * 3 + ["they left for a cheaper tool"] * 27
     alone = theme(fewer)
     assert alone.label == "Causes of churn"
     assert alone.why[0] == ("Named after the sub-code “Causes of churn” alone: “price increase” "
                             "is said in 3 of its 30 segments, fewer than 25%.")
-    # where people coded, the note says what they applied most
+    # where people coded, the note says what they applied most, and whether that vetoes it
     researcher = [{"churn.signals"}] * 10 + [None] * 20
     assert theme(texts, researcher).why[1].endswith(
-        "and people applied it most on the 10 segments of interviews they coded (there: "
-        "“Warning signs of churn”, 10 segments).")
+        "but on the 10 of them in interviews people coded, they applied “Warning signs of "
+        "churn” most (10 segments; “Causes of churn”: 0), so it does not name it.")
+    researcher = [{"churn.causes"}] * 6 + [{"churn.signals"}] * 4 + [None] * 20
+    assert theme(texts, researcher).why[1].endswith(
+        "and on the 10 of them in interviews people coded, they applied “Causes of churn” "
+        "most (6 segments), so it may name it.")
 
 
 def test_an_emergent_theme_says_its_keywords_and_what_was_set_aside_after_labelling():
