@@ -719,6 +719,22 @@ def explain(state, segment):
                        f"{human_source(r['source'])}")
 
 
+def _theme_legend() -> str:
+    from .themes import (MIN_THEME_INTERVIEWS, MIXED_LEAD_COVERAGE, SECOND_PHRASE_SEGMENTS,
+                         TAIL_EXACT_SEGMENTS)
+    return (
+        "How to read this: a segment says a keyword when it does, or the interviewer's "
+        "follow-up question it answers does (“+ n asked” counts those only asked), or it says "
+        "a word whose place the keyword took (“n with ‘w’”); guide questions do not count. "
+        "“Any coder” counts human and machine codes; “interviews people coded” are those with "
+        f"human codes. A sub-code's name is followed by keywords only when at least "
+        f"{SECOND_PHRASE_SEGMENTS:.0%} of the segments say them ({TAIL_EXACT_SEGMENTS:.0%} "
+        f"the keywords as such) and {MIN_THEME_INTERVIEWS} interviewees (or all, when fewer); "
+        f"a theme no sub-code names keeps its keywords when {MIXED_LEAD_COVERAGE:.0%} of its "
+        "segments say them. Segment ids are those of the report's transcript links; 'qualcx "
+        "report' gives the theme's quotes.")
+
+
 def _explain_theme(project, key: str) -> None:
     import textwrap
     from .review import theme_explanation
@@ -739,11 +755,17 @@ def _explain_theme(project, key: str) -> None:
     click.echo("  keywords, with the segments using each:")
     click.echo(textwrap.fill(e["keywords"], 96, initial_indent=" " * 12,
                              subsequent_indent=" " * 12))
+    if e["questions"]:
+        wrapped("answers:", e["questions"])
+    if e["overlaps"]:
+        wrapped("also in:", f"{e['overlaps']} (segments it shares with sub-themes of other "
+                            "codes: a segment coded under two codes is clustered with each)")
     click.echo("  most central segments (cosine to the theme's centre):")
     for c in e["central"]:
-        click.echo(textwrap.fill(f"{c['ref']} ({c['similarity']:.2f}) {c['text']}", 96,
-                                 initial_indent="    ", subsequent_indent="      ",
-                                 max_lines=3, placeholder=" …"))
+        click.echo(textwrap.fill(f"{c['ref']}, segment {c['id']} ({c['similarity']:.2f}) "
+                                 f"{c['text']}", 96, initial_indent="    ",
+                                 subsequent_indent="      ", max_lines=3, placeholder=" …"))
+    click.echo(textwrap.fill(_theme_legend(), 96, initial_indent="  ", subsequent_indent="  "))
 
 
 def _echo_evidence(coding: dict, offset: int) -> None:

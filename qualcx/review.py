@@ -335,7 +335,7 @@ def theme_explanation(project, ref: str, quotes: int = 3) -> dict:
     """A theme with how its machine label was made (the rule and its counts), its keywords
     with the segments using each, and its most central segments."""
     from .analysis import load_corpus
-    from .report import keyword_text
+    from .report import _overlaps, _questions, keyword_text
     store = project.store
     row = find_theme(store, ref)
     corpus = load_corpus(store)
@@ -355,7 +355,8 @@ def theme_explanation(project, ref: str, quotes: int = 3) -> dict:
             "of_interviewees": len(corpus.interviews),
             "reasons": json.loads(row["label_reason"]),
             "keywords": keyword_text(theme["keywords"], kept, theme["keyword_words"]),
-            "central": central}
+            "questions": _questions(corpus, project.codebook, theme),
+            "overlaps": _overlaps(corpus, theme), "central": central}
 
 
 def segment_explanation(project, ref: str) -> dict:

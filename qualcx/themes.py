@@ -1099,20 +1099,20 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     note = f"Sub-codes on its segments (any coder): {parts}"
     best = dominant_child(member_codes, codebook, parent)
     if best is None:
-        return f"{note}; none codes {rule}, so none names it alone."
+        return f"{note}; none codes {rule}: the sub-code test fails."
     theirs = [codes for codes in researcher_codes if codes is not None]
     mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
     if not mine:
-        return f"{note}; {_q(best.name)} codes {rule}, so it may name it."
+        return f"{note}; {_q(best.name)} codes {rule}: the sub-code test passes."
     most = [c for k, c in mine if k == mine[0][0]]
     there = (f"on the {len(theirs)} of them in interviews people coded, they applied "
              f"{' and '.join(_q(codebook.codes[c].name) for c in most)} most "
              f"({mine[0][0]} segments{' each' if len(most) > 1 else ''}")
     if best.id in most:
-        return f"{note}; {_q(best.name)} codes {rule}, and {there}), so it may name it."
+        return f"{note}; {_q(best.name)} codes {rule}, and {there}): the sub-code test passes."
     theirs_best = next((k for k, c in mine if c == best.id), 0)
     return (f"{note}; {_q(best.name)} codes {rule}, but {there}; {_q(best.name)}: "
-            f"{theirs_best}), so it does not name it.")
+            f"{theirs_best}): the sub-code test fails.")
 
 
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
@@ -1192,6 +1192,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             label_text = _as_written(label, kws)
             why = (f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}"
                    f"{_evidence(said, member_grams, stands)}")
+            count = _evidence(said, member_grams, stands).replace(
+                ", said", " are said" if len(said) > 1 else " is said", 1)
             if child is not None:
                 named = child_label(child.name, label, kws)
                 short = _too_few(said, kws, member_grams, stands) if grams else ""
@@ -1204,9 +1206,11 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                         # a sibling is "<child>: <phrase>"; this one, named "<child>" alone,
                         # would read as its parent: the code it carries next tells it apart
                         named = child_label(other.name, "", kws)
-                        why = (f"the sub-code its segments carry next, {_q(other.name)}: "
-                               f"another sub-theme is named after {_q(child.name)} too, and "
-                               f"{_q(label_text)} {short}")
+                        why = (f"{_q(other.name)}, the sub-code its segments carry next "
+                               f"(it must code at least {SECOND_PHRASE_SEGMENTS:.0%} of them): "
+                               f"{_q(child.name)}, which passes the test below, names another "
+                               f"sub-theme as well, and {_q(label_text)} {short}, so this one, "
+                               f"called {_q(child.name)} alone, would read as that one's parent")
                 elif named == plain_name(child.name):
                     why = f"the sub-code {_q(child.name)}, whose name holds {_q(label_text)}"
                 else:
@@ -1218,8 +1222,10 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 label = named
             elif mixed and coverage(said, grams, stands) < MIXED_LEAD_COVERAGE:
                 # its words name a part of it; the codes it carries name the whole
-                why = (f"the two sub-codes coding most of it: {why}, fewer than a third of "
-                       f"its segments")
+                why = (f"the two sub-codes coding most of its segments (a tie goes to the "
+                       f"codebook's order), since {'its keywords' if len(said) > 1 else 'its keyword'} "
+                       f"{_q(label_text)}{count}, "
+                       f"fewer than a third of them")
                 if _label_key(mixed) in labels:
                     why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
@@ -1262,9 +1268,10 @@ def _evidence(said: Sequence[str], members: Sequence[tuple[str, set[str]]] | Non
     ``members`` (``(interview, its n-grams)``), counting the words they took the place of."""
     if not said or not members:
         return ""
-    grams = [g for _, g in members]
-    n = round(coverage(said, grams, took) * len(grams))
-    return (f", said in {n} of {len(grams)} segments by {_people_using(said, members)} of "
+    keys = {_label_key(p) for p in said}
+    keys |= {w for k in list(keys) for w in (took or {}).get(k, ())}
+    using = [i for i, g in members if g & keys]
+    return (f", said in {len(using)} of {len(members)} segments by {len(set(using))} of "
             f"{len({i for i, _ in members})} interviewees")
 
 
@@ -1283,9 +1290,12 @@ def _too_few(said: Sequence[str], keywords: Sequence[str],
         return (f"is itself said in {round(coverage(said, grams) * n)} of its {n} segments, "
                 f"fewer than {TAIL_EXACT_SEGMENTS:.0%}")
     if _picked(said, keywords, grams):
-        least = min(coverage([p], grams) for p in said)
-        other = next(k for k in keywords if k and k not in said and coverage([k], grams) >= least)
-        return f"is a pick among words its segments say as often (“{other}”)"
+        least = min(said, key=lambda p: coverage([p], grams))
+        floor = coverage([least], grams)
+        other = next(k for k in keywords if k and k not in said and coverage([k], grams) >= floor)
+        return (f"is a pick among words its segments say as often: “{other}” is said in "
+                f"{round(coverage([other], grams) * n)} of them, “{least}” in "
+                f"{round(floor * n)}")
     people = _people_using(said, members)
     if people < need:
         return f"is said by {people} of its interviewees, fewer than {need}"
@@ -1316,9 +1326,12 @@ def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: s
                 labels.discard(_label_key(theme.label))
                 labels.add(_label_key(own))
                 sibling = next(t.key for t in themes if t.label == name)
+                first = theme.why[0].replace(f"the sub-code {_q(name)} and ", "", 1) \
+                    if theme.why else ""
                 theme = replace(theme, label=own, why=(
-                    *theme.why[:1], f"The sub-code {_q(name)} is left out of the label: the "
-                    f"sibling {sibling} is named after it alone.", *theme.why[1:]))
+                    f"{first[:-1]}; the sub-code {_q(name)}, which passes the test below, is "
+                    f"left out of the label, since the sibling {sibling} is named after it "
+                    "alone.", *theme.why[1:]))
         out.append(theme)
     return out
 

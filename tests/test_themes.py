@@ -639,10 +639,15 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
         return _themes_from_clusters(
             "churn", "churn", [0] * 10, {0: keywords}, list(range(10)), emb, {0: [1.0]},
             set(), lambda local: [(f"I{m}", texts[m]) for m in local],
-            lambda local: mixed_children([spread[m] for m in local], cb, "churn"))[0].label
+            lambda local: mixed_children([spread[m] for m in local], cb, "churn"))[0]
     # "enterprise customers" is said in 2 of 10 segments: it names a part of the sub-theme
-    assert make(["enterprise customers"]) == "Causes of churn and warning signs of churn"
-    assert make(["product"]) == "Product"  # said in 8 of 10: the sub-theme's own word
+    mixed = make(["enterprise customers"])
+    assert mixed.label == "Causes of churn and warning signs of churn"
+    assert mixed.why[0] == (
+        "Named after the two sub-codes coding most of its segments (a tie goes to the "
+        "codebook's order), since its keyword “enterprise customers” is said in 2 of 10 "
+        "segments by 2 of 10 interviewees, fewer than a third of them.")
+    assert make(["product"]).label == "Product"  # said in 8 of 10: the sub-theme's own word
 
 
 def test_a_sub_code_s_name_stands_alone_when_the_phrase_after_it_is_a_detail():
@@ -683,18 +688,26 @@ def test_of_two_sub_themes_of_one_sub_code_the_one_left_with_its_name_alone_take
     people = [f"I{i % 8}" for i in range(60)]
     emb = np.ones((60, 4), dtype=np.float32) / 2
 
-    def labels(codes):
-        return [t.label for t in _themes_from_clusters(
+    def themes(codes):
+        return _themes_from_clusters(
             "churn", "churn", [0] * 40 + [1] * 20, {0: ["price increase"], 1: ["price increase"]},
             list(range(60)), emb, {0: [1.0], 1: [1.0]}, set(),
             lambda local: [(people[m], texts[m]) for m in local],
             lambda local: _children_of([codes[m] for m in local], cb, "churn"), None,
-            lambda local, child: next_child([codes[m] for m in local], cb, "churn", child))]
+            lambda local, child: next_child([codes[m] for m in local], cb, "churn", child))
+
+    def labels(codes):
+        return [t.label for t in themes(codes)]
     causes = [{"churn.causes"}] * 40
     # cluster 1: 13 of 20 carry causes, 6 also (or only) signals
     second = [{"churn.causes"}] * 12 + [{"churn.causes", "churn.signals"}] + \
         [{"churn.signals"}] * 5 + [{"churn"}] * 2
     assert labels(causes + second) == ["Causes of churn: price increase", "Warning signs of churn"]
+    assert themes(causes + second)[1].why[0] == (
+        "Named after “Warning signs of churn”, the sub-code its segments carry next (it must "
+        "code at least 25% of them): “Causes of churn”, which passes the test below, names "
+        "another sub-theme as well, and “price increase” is said in 0 of its 20 segments, fewer "
+        "than 25%, so this one, called “Causes of churn” alone, would read as that one's parent.")
     # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name
     fewer = [{"churn.causes"}] * 14 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
     assert labels(causes + fewer) == ["Causes of churn: price increase", "Causes of churn"]
@@ -719,9 +732,14 @@ def test_a_tail_of_single_words_picked_among_equally_common_ones_is_left_out():
         return _themes_from_clusters(
             "churn", "churn", [0] * 30, {0: keywords}, list(range(30)), emb,
             {0: [1.0, 0.9, 0.8]}, set(), lambda local: [(people[m], texts[m]) for m in local],
-            lambda local: [dominant_child([{"churn.causes"}] * 30, cb, "churn")])[0].label
-    assert label(["product", "sales", "support"]) == "Causes of churn"
-    assert label(["product", "support", "sales"]) == "Causes of churn: product and support"
+            lambda local: [dominant_child([{"churn.causes"}] * 30, cb, "churn")])[0]
+    picked = label(["product", "sales", "support"])
+    assert picked.label == "Causes of churn"
+    assert picked.why[0] == ("Named after the sub-code “Causes of churn” alone: “product and "
+                             "sales” is a pick among words its segments say as often: "
+                             "“support” is said in 9 of them, “sales” in 8.")
+    assert label(["product", "support", "sales"]).label == \
+        "Causes of churn: product and support"
 
 
 def test_sub_themes_of_different_codes_sharing_segments_are_named():
@@ -813,6 +831,8 @@ def test_a_word_of_the_sub_code_s_name_does_not_follow_it():
 
 
 def test_a_sibling_of_a_sub_theme_named_after_its_sub_code_alone_keeps_its_phrase():
+    from dataclasses import replace
+
     from qualcx.themes import Theme, _label_key, _without_sibling_names
     themes = [Theme("journey-1", "Journey stages and handovers", ("handover",), "journey", (1,)),
               Theme("journey-2", "Journey stages and handovers: ERP integration and enterprise",
@@ -825,9 +845,19 @@ def test_a_sibling_of_a_sub_theme_named_after_its_sub_code_alone_keeps_its_phras
     names = {"Journey stages and handovers", "Expectation management"}
     # two phrases stand alone; one ("Sales") says too little without the sub-code's name; a
     # sub-code no sibling is named after alone stays
-    assert [t.label for t in _without_sibling_names(themes, names, labels)] == [
+    themes[1] = replace(themes[1], why=(
+        "Named after the sub-code “Journey stages and handovers” and its keywords “ERP "
+        "integration and enterprise”, said in 10 of 17 segments by 6 of 6 interviewees.",
+        "Sub-codes on its segments …"))
+    renamed = _without_sibling_names(themes, names, labels)
+    assert [t.label for t in renamed] == [
         "Journey stages and handovers", "ERP integration and enterprise",
         "Journey stages and handovers: sales", "Expectation management: sales and ERP"]
+    assert renamed[1].why == (
+        "Named after its keywords “ERP integration and enterprise”, said in 10 of 17 segments "
+        "by 6 of 6 interviewees; the sub-code “Journey stages and handovers”, which passes the "
+        "test below, is left out of the label, since the sibling journey-1 is named after it "
+        "alone.", "Sub-codes on its segments …")
     assert _label_key("ERP integration and enterprise") in labels \
         and _label_key(themes[1].label) not in labels
     # ... unless another theme already has those phrases as its label
@@ -909,8 +939,8 @@ def test_a_sub_theme_says_how_its_label_was_made_with_the_counts():
         "Named after the sub-code “Causes of churn” and its keyword “price increase”, said in "
         "12 of 30 segments by 8 of 8 interviewees.",
         "Sub-codes on its segments (any coder): “Causes of churn” 24 of 30, “Warning signs of "
-        "churn” 6 of 30; “Causes of churn” codes at least 40% of them and 1.25 times the next, "
-        "so it may name it.")
+        "churn” 6 of 30; “Causes of churn” codes at least 40% of them and 1.25 times the next: "
+        "the sub-code test passes.")
     # said in 3 of 30 segments: a detail, and the reason says so
     fewer = ["the price increase hurt"] * 3 + ["they left for a cheaper tool"] * 27
     alone = theme(fewer)
@@ -921,11 +951,11 @@ def test_a_sub_theme_says_how_its_label_was_made_with_the_counts():
     researcher = [{"churn.signals"}] * 10 + [None] * 20
     assert theme(texts, researcher).why[1].endswith(
         "but on the 10 of them in interviews people coded, they applied “Warning signs of "
-        "churn” most (10 segments; “Causes of churn”: 0), so it does not name it.")
+        "churn” most (10 segments; “Causes of churn”: 0): the sub-code test fails.")
     researcher = [{"churn.causes"}] * 6 + [{"churn.signals"}] * 4 + [None] * 20
     assert theme(texts, researcher).why[1].endswith(
         "and on the 10 of them in interviews people coded, they applied “Causes of churn” "
-        "most (6 segments), so it may name it.")
+        "most (6 segments): the sub-code test passes.")
 
 
 def test_an_emergent_theme_says_its_keywords_and_what_was_set_aside_after_labelling():
