@@ -731,8 +731,10 @@ def _theme_legend() -> str:
         f"{SECOND_PHRASE_SEGMENTS:.0%} of the segments say them ({TAIL_EXACT_SEGMENTS:.0%} "
         f"the keywords as such) and {MIN_THEME_INTERVIEWS} interviewees (or all, when fewer); "
         f"a theme no sub-code names keeps its keywords when {MIXED_LEAD_COVERAGE:.0%} of its "
-        "segments say them. Segment ids are those of the report's transcript links; 'qualcx "
-        "report' gives the theme's quotes.")
+        "segments say them. “I01:10, segment 11” is the interview's segment 10 (counting "
+        "from 0, as 'qualcx explain I01:10' takes it) and segment id 11, as in the report's "
+        "transcript links. The report quotes the theme's central segments from different "
+        "interviewees, so its quotes may differ from the three most central here.")
 
 
 def _explain_theme(project, key: str) -> None:
@@ -755,8 +757,8 @@ def _explain_theme(project, key: str) -> None:
     click.echo("  keywords, with the segments using each:")
     click.echo(textwrap.fill(e["keywords"], 96, initial_indent=" " * 12,
                              subsequent_indent=" " * 12))
-    if e["questions"]:
-        wrapped("answers:", e["questions"])
+    wrapped("answers:", e["questions"] or "no guide question, and no follow-up talk, holds a "
+                                          "quarter of its segments")
     if e["overlaps"]:
         wrapped("also in:", f"{e['overlaps']} (segments it shares with sub-themes of other "
                             "codes: a segment coded under two codes is clustered with each)")

@@ -1105,7 +1105,9 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     if not mine:
         return f"{note}; {_q(best.name)} codes {rule}: the sub-code test passes."
     most = [c for k, c in mine if k == mine[0][0]]
-    there = (f"on the {len(theirs)} of them in interviews people coded, they applied "
+    where = "on all of them (people coded their interviews)" if len(theirs) == n else \
+        f"on the {len(theirs)} of them in interviews people coded"
+    there = (f"{where}, people applied "
              f"{' and '.join(_q(codebook.codes[c].name) for c in most)} most "
              f"({mine[0][0]} segments{' each' if len(most) > 1 else ''}")
     if best.id in most:
@@ -1207,10 +1209,11 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                         # would read as its parent: the code it carries next tells it apart
                         named = child_label(other.name, "", kws)
                         why = (f"{_q(other.name)}, the sub-code its segments carry next "
-                               f"(it must code at least {SECOND_PHRASE_SEGMENTS:.0%} of them): "
-                               f"{_q(child.name)}, which passes the test below, names another "
-                               f"sub-theme as well, and {_q(label_text)} {short}, so this one, "
-                               f"called {_q(child.name)} alone, would read as that one's parent")
+                               f"(it must code at least {SECOND_PHRASE_SEGMENTS:.0%} of them; "
+                               f"counts below). {_q(child.name)} passes the sub-code test "
+                               f"below, but another sub-theme of this code is named after it "
+                               f"too, and here {_q(label_text)} {short}: called "
+                               f"{_q(child.name)} alone, it would read as the other's parent")
                 elif named == plain_name(child.name):
                     why = f"the sub-code {_q(child.name)}, whose name holds {_q(label_text)}"
                 else:
@@ -1224,8 +1227,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 # its words name a part of it; the codes it carries name the whole
                 why = (f"the two sub-codes coding most of its segments (a tie goes to the "
                        f"codebook's order), since {'its keywords' if len(said) > 1 else 'its keyword'} "
-                       f"{_q(label_text)}{count}, "
-                       f"fewer than a third of them")
+                       f"{_q(label_text)}{count}: fewer than a third of its segments")
                 if _label_key(mixed) in labels:
                     why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
@@ -1268,11 +1270,13 @@ def _evidence(said: Sequence[str], members: Sequence[tuple[str, set[str]]] | Non
     ``members`` (``(interview, its n-grams)``), counting the words they took the place of."""
     if not said or not members:
         return ""
-    keys = {_label_key(p) for p in said}
-    keys |= {w for k in list(keys) for w in (took or {}).get(k, ())}
+    own = {_label_key(p) for p in said}
+    keys = own | {w for k in own for w in (took or {}).get(k, ())}
     using = [i for i, g in members if g & keys]
-    return (f", said in {len(using)} of {len(members)} segments by {len(set(using))} of "
-            f"{len({i for i, _ in members})} interviewees")
+    literal = sum(1 for _, g in members if g & own)
+    as_written = f" ({literal} as written)" if literal < len(using) else ""
+    return (f", said in {len(using)} of {len(members)} segments{as_written} by "
+            f"{len(set(using))} of {len({i for i, _ in members})} interviewees")
 
 
 def _too_few(said: Sequence[str], keywords: Sequence[str],

@@ -646,7 +646,7 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
     assert mixed.why[0] == (
         "Named after the two sub-codes coding most of its segments (a tie goes to the "
         "codebook's order), since its keyword “enterprise customers” is said in 2 of 10 "
-        "segments by 2 of 10 interviewees, fewer than a third of them.")
+        "segments by 2 of 10 interviewees: fewer than a third of its segments.")
     assert make(["product"]).label == "Product"  # said in 8 of 10: the sub-theme's own word
 
 
@@ -705,9 +705,10 @@ def test_of_two_sub_themes_of_one_sub_code_the_one_left_with_its_name_alone_take
     assert labels(causes + second) == ["Causes of churn: price increase", "Warning signs of churn"]
     assert themes(causes + second)[1].why[0] == (
         "Named after “Warning signs of churn”, the sub-code its segments carry next (it must "
-        "code at least 25% of them): “Causes of churn”, which passes the test below, names "
-        "another sub-theme as well, and “price increase” is said in 0 of its 20 segments, fewer "
-        "than 25%, so this one, called “Causes of churn” alone, would read as that one's parent.")
+        "code at least 25% of them; counts below). “Causes of churn” passes the sub-code test "
+        "below, but another sub-theme of this code is named after it too, and here “price "
+        "increase” is said in 0 of its 20 segments, fewer than 25%: called “Causes of churn” "
+        "alone, it would read as the other's parent.")
     # 4 of 20 carry signals: too few to name it; it keeps the sub-code's name
     fewer = [{"churn.causes"}] * 14 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
     assert labels(causes + fewer) == ["Causes of churn: price increase", "Causes of churn"]
@@ -950,11 +951,11 @@ def test_a_sub_theme_says_how_its_label_was_made_with_the_counts():
     # where people coded, the note says what they applied most, and whether that vetoes it
     researcher = [{"churn.signals"}] * 10 + [None] * 20
     assert theme(texts, researcher).why[1].endswith(
-        "but on the 10 of them in interviews people coded, they applied “Warning signs of "
+        "but on the 10 of them in interviews people coded, people applied “Warning signs of "
         "churn” most (10 segments; “Causes of churn”: 0): the sub-code test fails.")
     researcher = [{"churn.causes"}] * 6 + [{"churn.signals"}] * 4 + [None] * 20
     assert theme(texts, researcher).why[1].endswith(
-        "and on the 10 of them in interviews people coded, they applied “Causes of churn” "
+        "and on the 10 of them in interviews people coded, people applied “Causes of churn” "
         "most (6 segments): the sub-code test passes.")
 
 
