@@ -953,12 +953,19 @@ def _people_using(phrases: Sequence[str], members: Sequence[tuple[str, set[str]]
     return len({i for i, grams in members if keys & grams})
 
 
+def _keys_with_took(phrases: Sequence[str], took: dict[str, set[str]] | None = None
+                    ) -> set[str]:
+    """The keys of ``phrases`` and of the words whose place they took (``took``, phrase key ->
+    words): what a text says when it uses them."""
+    keys = {_label_key(p) for p in phrases if p}
+    return keys | {w for k in keys for w in (took or {}).get(k, ())}
+
+
 def coverage(phrases: Sequence[str], grams: Sequence[set[str]],
              took: dict[str, set[str]] | None = None) -> float:
     """The share of texts (their :func:`_singular_ngrams` as sets) using any of ``phrases``
     or a word whose place one of them took (``took``, phrase key -> words)."""
-    keys = {_label_key(p) for p in phrases if p}
-    keys |= {w for k in list(keys) for w in (took or {}).get(k, ())}
+    keys = _keys_with_took(phrases, took)
     if not grams or not keys:
         return 0.0
     return sum(1 for g in grams if g & keys) / len(grams)
@@ -1051,10 +1058,7 @@ def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
     words = [w for w in _singular_words(label) if w not in JOINING_WORDS]
     if alone and words and all(w in have for w in words):
         return child_name
-    first = label.split()[0]
-    keep = any(c.isupper() for c in first[1:]) or any(
-        k.split()[0] == first for k in keywords if k and k[:1].isupper())
-    return f"{child_name}: {label if keep else label[:1].lower() + label[1:]}"
+    return f"{child_name}: {_as_written(label, keywords)}"
 
 
 def next_child(member_codes: Sequence[set[str]], codebook, parent: str, skip,
@@ -1192,10 +1196,9 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             label = make()
             said = _label_phrases(label, kws)
             label_text = _as_written(label, kws)
-            why = (f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}"
-                   f"{_evidence(said, member_grams, stands)}")
-            count = _evidence(said, member_grams, stands).replace(
-                ", said", " are said" if len(said) > 1 else " is said", 1)
+            evidence = _evidence(said, member_grams, stands)
+            why = f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}{evidence}"
+            count = evidence.replace(", said", " are said" if len(said) > 1 else " is said", 1)
             if child is not None:
                 named = child_label(child.name, label, kws)
                 short = _too_few(said, kws, member_grams, stands) if grams else ""
@@ -1271,7 +1274,7 @@ def _evidence(said: Sequence[str], members: Sequence[tuple[str, set[str]]] | Non
     if not said or not members:
         return ""
     own = {_label_key(p) for p in said}
-    keys = own | {w for k in own for w in (took or {}).get(k, ())}
+    keys = _keys_with_took(said, took)
     using = [i for i, g in members if g & keys]
     literal = sum(1 for _, g in members if g & own)
     as_written = f" ({literal} as written)" if literal < len(using) else ""
