@@ -90,10 +90,15 @@ EDGE_MIN_SEGMENTS = 10  # interviews shorter than this have no opening or closin
 SMALL_TALK_SHARE = 0.5  # an emergent theme with this share of members at the edges is small talk
 CHILD_LABEL_SHARE = 0.4  # a sub-theme is named after the child code this share of its members
 CHILD_LABEL_LEAD = 1.25  # carry, when this many times as many as carry the next child code
+NARROW_MARGIN = 0.1  # a sub-code passing the share or the lead by less than this is said to pass
+# narrowly (one segment coded otherwise would often change the label)
 SECOND_PHRASE_SEGMENTS = 0.25  # ... and in this share of its segments (itself or a word of it)
 TAIL_EXACT_SEGMENTS = 0.15  # a phrase after a sub-code's name must itself be used in this share
 # of the sub-theme's segments ("handover meeting", in 3 of 27, is one moment of the journey),
 # and by MIN_THEME_INTERVIEWS of its interviewees: two people's phrase is their anecdote
+TAIL_EACH_SEGMENTS = 1 / 3  # with two phrases after a sub-code's name, one fewer segments use
+# is a minority put in the headline ("Expectation management: sales and ERP") and is left out
+TAIL_MINOR_RATIO = 2 / 3  # ... and at most this share as many as use the other
 MIXED_LEAD_COVERAGE = 1 / 3  # a sub-theme no child code dominates, whose label phrases fewer
 # of its segments use, is named after the two child codes most of it carries
 # Adjectives that describe one instance of a thing ("new office", "big utilities"), not a kind
@@ -887,34 +892,83 @@ def label_from_keywords(keywords: Sequence[str], n: int = LABEL_PHRASES,
     joins the lead only when it is widespread (:func:`_widespread`) and common
     (:func:`_common`, with ``took`` from :func:`_absorb`) among them.
     """
+    chosen, _ = label_choice(keywords, n, scores, min_share, members, took, central)
+    return _label_of([p for p, _ in chosen])
+
+
+def label_choice(keywords: Sequence[str], n: int = LABEL_PHRASES,
+                 scores: Sequence[float] | None = None,
+                 min_share: float = SECOND_PHRASE_SHARE,
+                 members: Sequence[tuple[str, str]] | None = None,
+                 took: dict[str, set[str]] | None = None,
+                 central: dict[str, float] | None = None
+                 ) -> tuple[list[tuple[str, float]], dict[str, str]]:
+    """The phrases :func:`label_from_keywords` makes a label of, ``(phrase, score)`` in label
+    order, and why each other keyword it weighed was passed over (keyword -> the reason, a
+    clause such as "is a single word, ..."), so a reader can see why a keyword ranked above a
+    label's phrase is not in it (with ``scores`` only)."""
     pairs = [(k, scores[i] if scores is not None and i < len(scores) else 0.0)
              for i, k in enumerate(keywords) if k][: 2 * n + 1]
+    passed: dict[str, str] = {}
     if scores is None:
         pairs = [p for p in pairs if " " in p[0]] + [p for p in pairs if " " not in p[0]]
-        chosen = _distinct(pairs, n)
-    elif pairs:
-        top = max(v for _, v in pairs)
-        lead = next((p for p in pairs if " " in p[0] and p[1] >= LEAD_PHRASE_SHARE * top),
-                    pairs[0])
-        share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
-        rest = [p for p in pairs if p != lead and p[1] >= share * lead[1]
-                and (" " in p[0] or " " not in lead[0] or not min_share
-                     or _as_central(p[0], lead[0], central, keywords))]
-        twins = [p for p in pairs if _shares_head(lead[0], p[0])
-                 and p[1] >= WORD_SECOND_SHARE * lead[1]]
-        grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
-            if members else None
-        if grams:
-            rest = [p for p in rest if _widespread(p[0], grams) and _common(p[0], grams, took)]
-            twins = [p for p in twins
-                     if _widespread(p[0], grams) and _common(p[0], grams, took)]
-        # two kinds of one thing make one phrase: "enterprise and mid-market customers"
-        chosen = [lead, twins[0]] if twins else _distinct([lead] + rest, n)
-    else:
-        chosen = []
-    from .analysis import prose_list
-    label = prose_list(_coordinate([p for p, _ in chosen])) if chosen else ""
-    return label[:1].upper() + label[1:] if label else "Unlabelled"
+        return _distinct(pairs, n), passed
+    if not pairs:
+        return [], passed
+    top = max(v for _, v in pairs)
+    lead = next((p for p in pairs if " " in p[0] and p[1] >= LEAD_PHRASE_SHARE * top),
+                pairs[0])
+    share = min_share if " " in lead[0] else min(min_share, WORD_SECOND_SHARE)
+    grams = [(interview, set(_singular_ngrams(text))) for interview, text in members] \
+        if members else None
+    rest = []
+    for p in pairs:
+        if p == lead:
+            continue
+        if p[1] < share * lead[1]:
+            passed[p[0]] = f"scores less than {share:.0%} of {_q(lead[0])}"
+        elif not (" " in p[0] or " " not in lead[0] or not min_share
+                  or _as_central(p[0], lead[0], central, keywords)):
+            passed[p[0]] = ("is a single word, which follows a phrase only as the theme's "
+                            "most central keyword")
+        elif grams and not _widespread(p[0], grams):
+            passed[p[0]] = (f"is said by {_people_using([p[0]], grams)} of its "
+                            f"{len({i for i, _ in grams})} interviewees, fewer than "
+                            f"{SECOND_PHRASE_PEOPLE:.0%}")
+        elif grams and not _common(p[0], grams, took):
+            said = round(coverage([p[0]], [g for _, g in grams], took) * len(grams))
+            passed[p[0]] = (f"is said in {said} of its {len(grams)} segments, fewer than "
+                            f"{SECOND_PHRASE_SEGMENTS:.0%}")
+        else:
+            rest.append(p)
+            continue
+        if pairs.index(p) < pairs.index(lead):  # a single word above the lead
+            why = passed[p[0]]
+            passed[p[0]] = (f"is a single word: a phrase of several words leads a label when "
+                            f"it scores at least {LEAD_PHRASE_SHARE:.0%} of the best keyword"
+                            + (", and a word follows one only as the theme's most central "
+                               "keyword" if why.startswith("is a single word") else
+                               f"; it {why}"))
+    twins = [p for p in pairs if _shares_head(lead[0], p[0])
+             and p[1] >= WORD_SECOND_SHARE * lead[1]]
+    if grams:
+        twins = [p for p in twins
+                 if _widespread(p[0], grams) and _common(p[0], grams, took)]
+    # two kinds of one thing make one phrase: "enterprise and mid-market customers"
+    chosen = [lead, twins[0]] if twins else _distinct([lead] + rest, n)
+    for p in rest:
+        if p not in chosen:
+            other = next((c for c, _ in chosen if _shares_word(c, p[0])), None)
+            passed[p[0]] = (f"shares a word with {_q(other)}" if other else
+                            f"would make the label longer than {len(chosen)} phrase"
+                            f"{'s' if len(chosen) > 1 else ''}")
+    return chosen, passed
+
+
+def _shares_word(phrase: str, other: str) -> bool:
+    """Whether two phrases share a word (or its singular)."""
+    return bool({_singular(w) for w in phrase.lower().split()}
+                & {_singular(w) for w in other.lower().split()})
 
 
 def _as_central(word: str, lead: str, central: dict[str, float] | None,
@@ -1104,6 +1158,8 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     best = dominant_child(member_codes, codebook, parent)
     if best is None:
         return f"{note}; none codes {rule}: the sub-code test fails."
+    narrow = _narrow(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0, n)
+    rule += f" ({narrow})" if narrow else ""
     theirs = [codes for codes in researcher_codes if codes is not None]
     mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
     if not mine:
@@ -1119,6 +1175,19 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     theirs_best = next((k for k, c in mine if c == best.id), 0)
     return (f"{note}; {_q(best.name)} codes {rule}, but {there}; {_q(best.name)}: "
             f"{theirs_best}): the sub-code test fails.")
+
+
+def _narrow(best: int, runner: int, n: int, margin: float = NARROW_MARGIN) -> str:
+    """"" when a sub-code carried by ``best`` of ``n`` segments, the next by ``runner``, passes
+    the share and the lead of :func:`dominant_child` clearly; otherwise which it meets only
+    narrowly ("narrowly: 10 against 8, 1.25 times"), so a reader knows one segment coded
+    differently would have changed the label."""
+    notes = []
+    if best < CHILD_LABEL_SHARE * (1 + margin) * n:
+        notes.append(f"{best} of {n} is {best / n:.0%}")
+    if runner and best < CHILD_LABEL_LEAD * (1 + margin) * runner:
+        notes.append(f"{best} against {runner} is {best / runner:.2f} times")
+    return f"narrowly: {' and '.join(notes)}" if notes else ""
 
 
 def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> list:
@@ -1192,14 +1261,29 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who,
                                         took=stands),
             lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
+        passed = label_choice(own_kws, scores=own_weights, members=who, took=stands,
+                              central=cosines)[1] if own_weights else {}
         for attempt, make in enumerate(candidates):
             label = make()
             said = _label_phrases(label, kws)
+            above = _passed_over(said, kws, own_kws, passed) if not attempt else ""
             label_text = _as_written(label, kws)
             evidence = _evidence(said, member_grams, stands)
             why = f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}{evidence}"
             count = evidence.replace(", said", " are said" if len(said) > 1 else " is said", 1)
             if child is not None:
+                minor = _minor_tail(said, grams, stands) \
+                    if grams and not _too_few(said, kws, member_grams, stands) else []
+                if minor:  # one of two phrases names a minority: the sub-code's name and
+                    # the other say what the sub-theme is about
+                    kept = [p for p in said if p not in minor]
+                    label = _label_of(kept)
+                    why = (f"its keyword {_q(_as_written(label, kws))}"
+                           f"{_evidence(kept, member_grams, stands)}")
+                    above = " ".join(n for n in (
+                        _passed_over(kept, kws, own_kws, passed) if not attempt else "",
+                        _minor_note(minor, said, grams, stands)) if n)
+                    said, label_text = kept, _as_written(label, kws)
                 named = child_label(child.name, label, kws)
                 short = _too_few(said, kws, member_grams, stands) if grams else ""
                 if short:
@@ -1238,7 +1322,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                 why += "; a shorter label was another theme's"
             if _label_key(label) not in labels:
                 break
-        reasons = [f"Named after {why}."]
+        reasons = [f"Named after {why}.", above]
         if code_note is not None:
             reasons.append(code_note(members))
         labels.add(_label_key(label))
@@ -1252,6 +1336,67 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                             why=tuple(r for r in reasons if r)))
     return _without_sibling_names(themes, {plain_name(c.name) for cs in children_of for c in cs},
                                   labels)
+
+
+def _minor_tail(said: Sequence[str], grams: Sequence[set[str]],
+                took: dict[str, set[str]] | None = None,
+                share: float = TAIL_EACH_SEGMENTS) -> list[str]:
+    """The phrases of a label of two or more (``said``; two kinds of one thing count as one,
+    "enterprise and mid-market customers") that fewer than ``share`` of a sub-theme's
+    segments (their n-grams, ``grams``) use, counting the words they took the place of
+    (``took``), and at most ``TAIL_MINOR_RATIO`` as many as the most used one: after a
+    sub-code's name, "sales and ERP", where 6 of 20 segments say "ERP" and 11 "sales", puts a
+    minority in the headline; "product and support", said in 10 and 9 of 30, names two
+    parts alike."""
+    if len(_coordinate(list(said))) < 2:
+        return []
+    used = {p: coverage([p], grams, took) for p in said}
+    most = max(used.values())
+    minor = [p for p in said if used[p] < share and used[p] <= TAIL_MINOR_RATIO * most]
+    return minor if len(minor) < len(said) else []
+
+
+def _minor_note(minor: Sequence[str], said: Sequence[str], grams: Sequence[set[str]],
+                took: dict[str, set[str]] | None = None) -> str:
+    """"“ERP”, said in 6 of its 20 segments (fewer than 33%, and fewer than 2/3 as many as
+    “sales”, 11), is left out after the sub-code's name." for the phrases
+    :func:`_minor_tail` found among ``said``."""
+    n = len(grams)
+    count = {p: round(coverage([p], grams, took) * n) for p in said}
+    most = max(said, key=lambda p: count[p])
+    parts = [f"{_q(p)}, said in {count[p]} of its {n} segments" for p in minor]
+    return (f"{' and '.join(parts)} (fewer than {TAIL_EACH_SEGMENTS:.0%}, and at most "
+            f"{TAIL_MINOR_RATIO:.0%} of the {count[most]} saying {_q(most)}), "
+            f"{'is' if len(minor) == 1 else 'are'} left out after the sub-code's name.")
+
+
+def _label_of(phrases: Sequence[str]) -> str:
+    """Phrases as a label: coordinated, joined by "and", in sentence case."""
+    from .analysis import prose_list
+    label = prose_list(_coordinate(list(phrases))) if phrases else ""
+    return label[:1].upper() + label[1:] if label else "Unlabelled"
+
+
+def _passed_over(said: Sequence[str], keywords: Sequence[str], own: Sequence[str],
+                 passed: dict[str, str]) -> str:
+    """Why the keywords ranked above the last of a label's phrases ``said`` are not in it:
+    "“Routefox”, ranked above “price increase”, is a single word: ..." (``own``: the keywords
+    the label was chosen from; ``passed``: keyword -> reason, from :func:`label_choice`)."""
+    if not said:
+        return ""
+    last = max(keywords.index(p) for p in said)
+    notes = []
+    for k in keywords[:last]:
+        if k in said:
+            continue
+        if k not in own:
+            notes.append((_q(k), "is in the sub-code's name, which the label holds"))
+        elif k in passed:
+            notes.append((_q(k), passed[k]))
+    if len(notes) == 1:
+        return f"{notes[0][0]}, ranked above {_q(keywords[last])}, {notes[0][1]}."
+    return (f"Ranked above {_q(keywords[last])}: " + "; ".join(f"{k} {why}" for k, why in notes)
+            + ".") if notes else ""
 
 
 def _q(text: str) -> str:

@@ -973,3 +973,66 @@ def test_an_emergent_theme_says_its_keywords_and_what_was_set_aside_after_labell
     assert trimmed.why[1] == ("Its label was made before 2 of its 6 segments, in interview "
                               "openings and closings, were set aside as small talk.")
 
+
+
+def test_a_minor_phrase_after_a_sub_code_name_is_left_out_and_said_why():
+    from qualcx.themes import _minor_tail, _singular_ngrams, _themes_from_clusters, dominant_child
+    cb = parse_codebook(CHILDREN)
+    texts = ["sales promised the moon to them"] * 5 + ["sales and the ERP link failed"] * 3 \
+        + ["the ERP link was late again"] * 2 + ["sales said it was easy to set up"] * 3 \
+        + ["nothing much to add about that one"] * 7
+    grams = [set(_singular_ngrams(t)) for t in texts]
+    # "ERP" in 5 of 20 (fewer than a third) and 5 of the 11 saying "sales" (under two thirds)
+    assert _minor_tail(["sales", "ERP"], grams) == ["ERP"]
+    assert _minor_tail(["sales"], grams) == []  # a single phrase is never trimmed
+    alike = [set(_singular_ngrams(t)) for t in
+             ["product was slow"] * 10 + ["support never called"] * 9 + ["no"] * 11]
+    assert _minor_tail(["product", "support"], alike) == []  # 9 of 30, but as many as 10
+    people = [f"I{i % 8}" for i in range(20)]
+    emb = np.ones((20, 4), dtype=np.float32) / 2
+    theme = _themes_from_clusters(
+        "churn", "churn", [0] * 20, {0: ["sales", "ERP", "easy"]}, list(range(20)), emb,
+        {0: [1.0, 0.9, 0.1]}, set(), lambda local: [(people[m], texts[m]) for m in local],
+        lambda local: [dominant_child([{"churn.causes"}] * 20, cb, "churn")])[0]
+    assert theme.label == "Causes of churn: sales"
+    assert theme.why[0] == ("Named after the sub-code “Causes of churn” and its keyword "
+                            "“sales”, said in 11 of 20 segments by 8 of 8 interviewees.")
+    assert theme.why[1] == ("“ERP”, said in 5 of its 20 segments (fewer than 33%, and at most "
+                            "67% of the 11 saying “sales”), is left out after the sub-code's "
+                            "name.")
+
+
+def test_the_label_says_why_keywords_ranked_above_its_phrases_were_passed_over():
+    from qualcx.themes import _passed_over, label_choice
+    kws = ["Routefox", "price increase", "plumbing company", "spring"]
+    chosen, passed = label_choice(kws, scores=[1.0, 0.8, 0.3, 0.2])
+    assert [p for p, _ in chosen] == ["price increase"]
+    assert passed["Routefox"] == ("is a single word: a phrase of several words leads a label "
+                                  "when it scores at least 40% of the best keyword, and a word "
+                                  "follows one only as the theme's most central keyword")
+    assert passed["plumbing company"] == "scores less than 60% of “price increase”"
+    assert _passed_over(["price increase"], kws, kws, passed) == (
+        "“Routefox”, ranked above “price increase”, " + passed["Routefox"] + ".")
+    # nothing above the label's phrase: nothing to say
+    assert _passed_over(["Routefox"], kws, kws, passed) == ""
+    # a word of the sub-code's name is not among the keywords the label was chosen from
+    assert _passed_over(["first response"], ["support", "first response"], ["first response"],
+                        {}) == ("“support”, ranked above “first response”, is in the sub-code's "
+                                "name, which the label holds.")
+    # two phrases sharing a word: the second is passed over for it
+    chosen, passed = label_choice(["work orders", "work order sync", "technicians"],
+                                  scores=[1.0, 0.9, 0.5])
+    assert [p for p, _ in chosen] == ["work orders"]
+    assert passed["work order sync"] == "shares a word with “work orders”"
+
+
+def test_a_sub_code_passing_its_test_narrowly_is_flagged():
+    from qualcx.themes import _narrow, sub_code_note
+    assert _narrow(19, 13, 34) == ""  # 56% and 1.46 times: clear
+    assert _narrow(10, 8, 19) == "narrowly: 10 against 8 is 1.25 times"
+    assert _narrow(7, 3, 17) == "narrowly: 7 of 17 is 41%"
+    cb = parse_codebook(CHILDREN)
+    codes = [{"churn.causes"}] * 5 + [{"churn.signals"}] * 4 + [{"churn"}] * 2
+    note = sub_code_note(codes, [None] * 11, cb, "churn")
+    assert "1.25 times the next (narrowly: 5 against 4 is 1.25 times)" in note
+    assert note.endswith("the sub-code test passes.")
