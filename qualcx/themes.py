@@ -1180,7 +1180,7 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
 def _narrow(best: int, runner: int, n: int, margin: float = NARROW_MARGIN) -> str:
     """"" when a sub-code carried by ``best`` of ``n`` segments, the next by ``runner``, passes
     the share and the lead of :func:`dominant_child` clearly; otherwise which it meets only
-    narrowly ("narrowly: 10 against 8, 1.25 times"), so a reader knows one segment coded
+    narrowly ("narrowly: 10 against 8 is 1.25 times"), so a reader knows one segment coded
     differently would have changed the label."""
     notes = []
     if best < CHILD_LABEL_SHARE * (1 + margin) * n:
@@ -1278,11 +1278,12 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     # the other say what the sub-theme is about
                     kept = [p for p in said if p not in minor]
                     label = _label_of(kept)
-                    why = (f"its keyword {_q(_as_written(label, kws))}"
+                    why = (f"its keyword{'s' if len(kept) > 1 else ''} "
+                           f"{_q(_as_written(label, kws))}"
                            f"{_evidence(kept, member_grams, stands)}")
-                    above = " ".join(n for n in (
+                    above = " ".join(part for part in (
                         _passed_over(kept, kws, own_kws, passed) if not attempt else "",
-                        _minor_note(minor, said, grams, stands)) if n)
+                        _minor_note(minor, said, grams, stands)) if part)
                     said, label_text = kept, _as_written(label, kws)
                 named = child_label(child.name, label, kws)
                 short = _too_few(said, kws, member_grams, stands) if grams else ""
@@ -1358,9 +1359,9 @@ def _minor_tail(said: Sequence[str], grams: Sequence[set[str]],
 
 def _minor_note(minor: Sequence[str], said: Sequence[str], grams: Sequence[set[str]],
                 took: dict[str, set[str]] | None = None) -> str:
-    """"“ERP”, said in 6 of its 20 segments (fewer than 33%, and fewer than 2/3 as many as
-    “sales”, 11), is left out after the sub-code's name." for the phrases
-    :func:`_minor_tail` found among ``said``."""
+    """"“ERP”, said in 6 of its 20 segments (fewer than 33%, and at most 67% of the 11 saying
+    “sales”), is left out after the sub-code's name." for the phrases :func:`_minor_tail`
+    found among ``said``."""
     n = len(grams)
     count = {p: round(coverage([p], grams, took) * n) for p in said}
     most = max(said, key=lambda p: count[p])
@@ -1390,7 +1391,7 @@ def _passed_over(said: Sequence[str], keywords: Sequence[str], own: Sequence[str
         if k in said:
             continue
         if k not in own:
-            notes.append((_q(k), "is in the sub-code's name, which the label holds"))
+            notes.append((_q(k), "is a word of the sub-code's name"))
         elif k in passed:
             notes.append((_q(k), passed[k]))
     if len(notes) == 1:

@@ -1017,8 +1017,8 @@ def test_the_label_says_why_keywords_ranked_above_its_phrases_were_passed_over()
     assert _passed_over(["Routefox"], kws, kws, passed) == ""
     # a word of the sub-code's name is not among the keywords the label was chosen from
     assert _passed_over(["first response"], ["support", "first response"], ["first response"],
-                        {}) == ("“support”, ranked above “first response”, is in the sub-code's "
-                                "name, which the label holds.")
+                        {}) == ("“support”, ranked above “first response”, is a word of the "
+                                "sub-code's name.")
     # two phrases sharing a word: the second is passed over for it
     chosen, passed = label_choice(["work orders", "work order sync", "technicians"],
                                   scores=[1.0, 0.9, 0.5])
