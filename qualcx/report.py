@@ -260,8 +260,8 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
     split = (f" ({n_sub} sub-theme{'s' if n_sub != 1 else ''} and {n_emergent} emergent)"
              if n_emergent and n_sub else "")
     from .quotes import MAX_WORDS
-    from .themes import (MIN_THEME_INTERVIEWS, MIN_THEME_SIZE, MIN_THEME_WORDS,
-                         OUTLIER_MIN_SIMILARITY)
+    from .themes import (CHILD_LABEL_SHARE, MIN_THEME_INTERVIEWS, MIN_THEME_SIZE,
+                         MIN_THEME_WORDS, OUTLIER_MIN_SIMILARITY)
     found = ("Sub-themes were found within each top-level code (with its sub-codes) holding at "
              f"least {settings['min_theme_segments']} segments of {MIN_THEME_WORDS} words or "
              "more, and emergent themes among such segments that no coder coded, by clustering "
@@ -274,7 +274,8 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "noun phrases that most set its segments apart (counting the interviewer's "
              "follow-up questions they answer), and a sub-theme most of whose segments carry "
              "one sub-code is named after it (where a person coded the interviews, only when "
-             "they applied that sub-code most too)."
+             "they applied that sub-code most too), and one two sub-codes each code at least "
+             f"{CHILD_LABEL_SHARE:.0%} of is named after both."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "

@@ -1042,16 +1042,25 @@ def dominant_child(member_codes: Sequence[set[str]], codebook, parent: str,
 
     The parent itself counts for no child. The child must be carried by at least ``share`` of
     the members and by ``lead`` times as many as the next child, so a sub-theme spread over
-    several children keeps its own name (or see :func:`mixed_children`).
+    several children keeps its own name (or see :func:`mixed_children`); and the next child
+    by fewer than ``share``: a sub-theme two children each code that much is about both.
     """
     ranked = child_counts(member_codes, codebook, parent)
     if not ranked or not member_codes:
         return None
     n, best = ranked[0]
     runner = ranked[1][0] if len(ranked) > 1 else 0
-    if n >= share * len(member_codes) and n >= lead * runner:
+    if n >= share * len(member_codes) and n >= lead * runner \
+            and runner < share * len(member_codes):
         return codebook.codes[best]
     return None
+
+
+class Both(list):
+    """The two child codes of a sub-theme that each code at least ``CHILD_LABEL_SHARE`` of its
+    segments (from :func:`mixed_children`): the sub-theme is about both, and is named after
+    them whatever its phrases ("Instrumental and expressive performance": the software
+    working, and how customers are treated when it does not)."""
 
 
 def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
@@ -1071,7 +1080,8 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
     wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
     if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
         return []
-    return [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
+    two = [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
+    return Both(two) if ranked[1][0] >= share * len(member_codes) else two
 
 
 def plain_name(name: str) -> str:
@@ -1156,6 +1166,11 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     rule = f"at least {CHILD_LABEL_SHARE:.0%} of them and {CHILD_LABEL_LEAD} times the next"
     note = f"Sub-codes on its segments (any coder): {parts}"
     best = dominant_child(member_codes, codebook, parent)
+    if best is None and len(ranked) > 1 and ranked[1][0] >= CHILD_LABEL_SHARE * n:
+        return (f"{note}; {_q(codebook.codes[ranked[0][1]].name)} and "
+                f"{_q(codebook.codes[ranked[1][1]].name)} each code at least "
+                f"{CHILD_LABEL_SHARE:.0%} of them, so neither names it alone: the sub-code "
+                f"test fails.")
     if best is None:
         return f"{note}; none codes {rule}: the sub-code test fails."
     narrow = _narrow(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0, n)
@@ -1311,6 +1326,14 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     why = (f"the sub-code {_q(child.name)} and {_q(label_text)}: another "
                            "sub-theme is named after the sub-code alone")
                 label = named
+            elif mixed and isinstance(children, Both):
+                why = (f"the two sub-codes that each code at least {CHILD_LABEL_SHARE:.0%} of "
+                       f"its segments (counts below): it is about both")
+                above = ""  # its phrases name none of it
+                if _label_key(mixed) in labels:
+                    why += f", and another theme is called {_q(mixed)}"
+                label = mixed if _label_key(mixed) not in labels \
+                    else f"{mixed}: {_as_written(label, kws)}"
             elif mixed and coverage(said, grams, stands) < MIXED_LEAD_COVERAGE:
                 # its words name a part of it; the codes it carries name the whole
                 why = (f"the two sub-codes coding most of its segments (a tie goes to the "
@@ -1318,7 +1341,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                        f"{_q(label_text)}{count}: fewer than a third of its segments")
                 if _label_key(mixed) in labels:
                     why += f", and another theme is called {_q(mixed)}"
-                label = mixed if _label_key(mixed) not in labels else f"{mixed}: {label}"
+                label = mixed if _label_key(mixed) not in labels \
+                    else f"{mixed}: {_as_written(label, kws)}"
             if attempt:
                 why += "; a shorter label was another theme's"
             if _label_key(label) not in labels:

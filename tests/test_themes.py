@@ -549,8 +549,26 @@ def test_a_sub_theme_is_named_after_the_child_code_most_of_it_carries():
     assert dominant_child([{"churn.causes"}] + [{"churn"}] * 4, cb, "churn") is None
     even = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3
     assert dominant_child(even, cb, "churn") is None
-    assert dominant_child(even + [{"churn.causes"}], cb, "churn").id == "churn.causes"
+    more = even + [{"churn.causes"}] + [{"churn"}] * 3  # 4 and 3 of 10
+    assert dominant_child(more, cb, "churn").id == "churn.causes"
     assert dominant_child(causes, cb, "churn.signals") is None  # a code with no children
+
+
+def test_a_sub_theme_two_child_codes_each_code_much_of_is_named_after_both():
+    from qualcx.themes import Both, dominant_child, mixed_children, sub_code_note
+    cb = parse_codebook(CHILDREN)
+    # 4 and 3 of 7: "causes" leads by 1.33 times, but "signals" codes 43% too
+    halves = [{"churn.causes"}] * 4 + [{"churn.signals"}] * 3
+    assert dominant_child(halves, cb, "churn") is None
+    both = mixed_children(halves, cb, "churn")
+    assert isinstance(both, Both) and [c.id for c in both] == ["churn.causes", "churn.signals"]
+    assert sub_code_note(halves, [], cb, "churn").endswith(
+        "“Causes of churn” and “Warning signs of churn” each code at least 40% of them, so "
+        "neither names it alone: the sub-code test fails.")
+    # spread thinner, the two are a mix, not halves
+    mix = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3 + [{"churn.retention"}] * 2 \
+        + [{"churn"}] * 2
+    assert type(mixed_children(mix, cb, "churn")) is list
 
 
 def test_a_child_label_says_what_is_said_of_the_phrase_and_drops_repeats():
@@ -1036,3 +1054,26 @@ def test_a_sub_code_passing_its_test_narrowly_is_flagged():
     note = sub_code_note(codes, [None] * 11, cb, "churn")
     assert "1.25 times the next (narrowly: 5 against 4 is 1.25 times)" in note
     assert note.endswith("the sub-code test passes.")
+
+
+def test_halves_name_the_sub_theme_whatever_its_phrases():
+    from qualcx.themes import _label_key, _themes_from_clusters, mixed_children
+    cb = parse_codebook(CHILDREN)
+    texts = ["the price increase in spring hurt us"] * 12 + ["nothing else to say here"] * 8
+    codes = [{"churn.causes"}] * 11 + [{"churn.signals"}] * 9  # 55% and 45%
+    people = [f"I{i % 8}" for i in range(20)]
+    emb = np.ones((20, 4), dtype=np.float32) / 2
+
+    def theme(labels):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 20, {0: ["price increase", "spring"]}, list(range(20)),
+            emb, {0: [1.0, 0.5]}, labels,
+            lambda local: [(people[m], texts[m]) for m in local],
+            lambda local: mixed_children([codes[m] for m in local], cb, "churn"))[0]
+    named = theme(set())
+    # "price increase", said in 12 of 20, would name it if the codes were merely mixed
+    assert named.label == "Causes of churn and warning signs of churn"
+    assert named.why[0] == ("Named after the two sub-codes that each code at least 40% of its "
+                            "segments (counts below): it is about both.")
+    taken = theme({_label_key("Causes of churn and warning signs of churn")})
+    assert taken.label == "Causes of churn and warning signs of churn: price increase"
