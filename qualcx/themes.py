@@ -1211,15 +1211,20 @@ def _children_of(member_codes: Sequence[set[str]], codebook, parent: str) -> lis
     return [child] if child is not None else mixed_children(member_codes, codebook, parent)
 
 
-def _picked(said: Sequence[str], keywords: Sequence[str], grams: Sequence[set[str]]) -> bool:
+def _picked(said: Sequence[str], keywords: Sequence[str], grams: Sequence[set[str]]
+            ) -> tuple[str, str] | None:
     """Whether a label's words are a pick among the theme's equally common words: two or
     more single words, with a keyword left out used in as many segments as the least used
     of them. "Product and sales" names two of the parties who create customer experience
-    when "support" is said as often; the sub-code's name says it better alone."""
+    when "support" is said as often; the sub-code's name says it better alone. Returns
+    ``(the keyword left out, the least used word)``, or None."""
     if len(said) < 2 or any(" " in p for p in said):
-        return False
-    least = min(coverage([p], grams) for p in said)
-    return any(coverage([k], grams) >= least for k in keywords if k and k not in said)
+        return None
+    least = min(said, key=lambda p: coverage([p], grams))
+    floor = coverage([least], grams)
+    other = next((k for k in keywords if k and k not in said and coverage([k], grams) >= floor),
+                 None)
+    return (other, least) if other else None
 
 
 def _label_phrases(label: str, keywords: Sequence[str]) -> list[str]:
@@ -1466,13 +1471,12 @@ def _too_few(said: Sequence[str], keywords: Sequence[str],
     if coverage(said, grams) < TAIL_EXACT_SEGMENTS:
         return (f"is itself said in {round(coverage(said, grams) * n)} of its {n} segments, "
                 f"fewer than {TAIL_EXACT_SEGMENTS:.0%}")
-    if _picked(said, keywords, grams):
-        least = min(said, key=lambda p: coverage([p], grams))
-        floor = coverage([least], grams)
-        other = next(k for k in keywords if k and k not in said and coverage([k], grams) >= floor)
+    pick = _picked(said, keywords, grams)
+    if pick:
+        other, least = pick
         return (f"is a pick among words its segments say as often: “{other}” is said in "
                 f"{round(coverage([other], grams) * n)} of them, “{least}” in "
-                f"{round(floor * n)}")
+                f"{round(coverage([least], grams) * n)}")
     people = _people_using(said, members)
     if people < need:
         return f"is said by {people} of its interviewees, fewer than {need}"
