@@ -1065,18 +1065,18 @@ class Both(list):
 
 def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
                    share: float = CHILD_LABEL_SHARE) -> list:
-    """The two child codes of ``parent`` a sub-theme's members carry most, when no child
-    dominates (see :func:`dominant_child`) and the two together are carried by at least
-    ``share`` of the members, and neither name is itself a list ("X and Y"); else []. A
-    sub-theme of reliability and of how customers are
-    treated when it fails is, in the codebook's words, "Instrumental and expressive
-    performance"."""
+    """The two child codes of ``parent`` a sub-theme's members carry most, among those whose
+    name is not itself a list ("X and Y"), when no child dominates (see
+    :func:`dominant_child`) and the two together are carried by at least ``share`` of the
+    members; else []. A sub-theme of reliability and of how customers are treated when it
+    fails is, in the codebook's words, "Instrumental and expressive performance"."""
     if not member_codes or dominant_child(member_codes, codebook, parent, share) is not None:
         return []
-    ranked = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
-    if len(ranked) < 2 or any(" and " in codebook.codes[c].name or "," in codebook.codes[c].name
-                              for _, c in ranked[:2]):
-        return []  # "Automation, personalisation and self-service and journey stages, ..."
+    # "Automation, personalisation and self-service and journey stages, ..." would not read
+    ranked = [(n, c) for n, c in child_counts(member_codes, codebook, parent)
+              if n and " and " not in codebook.codes[c].name and "," not in codebook.codes[c].name]
+    if len(ranked) < 2:
+        return []
     wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
     if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
         return []
@@ -1141,8 +1141,14 @@ def agreed_children(children: list, researcher_codes: Sequence[set[str] | None],
     (``researcher_codes``, None elsewhere), did not apply most: then [] (the sub-theme keeps
     its own phrase). A code the machine applied where the researcher applied another should
     not name what the researcher read differently ("Instrumental performance: status page"
-    when the researcher coded most of it as support)."""
+    when the researcher coded most of it as support). Two mixed ones give way to the two
+    people applied most (:func:`mixed_children` of their codes) when those differ: on the
+    demo, "Expressive performance and service gaps", where the machine's codes made it
+    "Instrumental and expressive performance", the name of a sibling."""
     theirs = [codes for codes in researcher_codes if codes is not None]
+    if len(children) == 2 and theirs:
+        pair = mixed_children(theirs, codebook, parent)
+        return pair if pair and {c.id for c in pair} != {c.id for c in children} else children
     if len(children) != 1 or not theirs:
         return children
     ranked = child_counts(theirs, codebook, parent)
@@ -1166,22 +1172,26 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
     rule = f"at least {CHILD_LABEL_SHARE:.0%} of them and {CHILD_LABEL_LEAD} times the next"
     note = f"Sub-codes on its segments (any coder): {parts}"
     best = dominant_child(member_codes, codebook, parent)
+    theirs = [codes for codes in researcher_codes if codes is not None]
+    mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
+    where = "on all of them (people coded their interviews)" if len(theirs) == n else \
+        f"on the {len(theirs)} of them in interviews people coded"
+    from .analysis import prose_list
+    applied = (f"; {where}, people applied " + prose_list(
+        [f"{_q(codebook.codes[c].name)} to {k}{' segments' if not i else ''}"
+         for i, (k, c) in enumerate(mine[:3])])) if mine else ""
     if best is None and len(ranked) > 1 and ranked[1][0] >= CHILD_LABEL_SHARE * n:
         return (f"{note}; {_q(codebook.codes[ranked[0][1]].name)} and "
                 f"{_q(codebook.codes[ranked[1][1]].name)} each code at least "
                 f"{CHILD_LABEL_SHARE:.0%} of them, so neither names it alone: the sub-code "
-                f"test fails.")
+                f"test fails{applied}.")
     if best is None:
-        return f"{note}; none codes {rule}: the sub-code test fails."
+        return f"{note}; none codes {rule}: the sub-code test fails{applied}."
     narrow = _narrow(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0, n)
     rule += f" ({narrow})" if narrow else ""
-    theirs = [codes for codes in researcher_codes if codes is not None]
-    mine = [(k, c) for k, c in child_counts(theirs, codebook, parent) if k] if theirs else []
     if not mine:
         return f"{note}; {_q(best.name)} codes {rule}: the sub-code test passes."
     most = [c for k, c in mine if k == mine[0][0]]
-    where = "on all of them (people coded their interviews)" if len(theirs) == n else \
-        f"on the {len(theirs)} of them in interviews people coded"
     there = (f"{where}, people applied "
              f"{' and '.join(_q(codebook.codes[c].name) for c in most)} most "
              f"({mine[0][0]} segments{' each' if len(most) > 1 else ''}")
@@ -1341,8 +1351,10 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     else f"{mixed}: {_as_written(label, kws)}"
             elif mixed and coverage(said, grams, stands) < MIXED_LEAD_COVERAGE:
                 # its words name a part of it; the codes it carries name the whole
-                why = (f"the two sub-codes coding most of its segments (a tie goes to the "
-                       f"codebook's order), since {'its keywords' if len(said) > 1 else 'its keyword'} "
+                why = (f"the two sub-codes coding most of its segments (where people coded "
+                       f"its interviews, the two they applied most; a name that is itself a "
+                       f"list is passed over, and a tie goes to the codebook's order), since "
+                       f"{'its keywords' if len(said) > 1 else 'its keyword'} "
                        f"{_q(label_text)}{count}: fewer than a third of its segments")
                 if _label_key(mixed) in labels:
                     why += f", and another theme is called {_q(mixed)}"

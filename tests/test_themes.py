@@ -642,7 +642,9 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
     assert mixed_children([{"churn.causes"}, {"churn.signals"}] + [{"churn"}] * 4,
                           cb, "churn") == []  # the two carry too little of it
     listed = parse_codebook(CHILDREN.replace("Causes of churn", "Causes and triggers"))
-    assert mixed_children(spread, listed, "churn") == []  # "Causes and triggers and ..."
+    # "Causes and triggers and warning signs of churn" would not read: the name is passed over
+    assert [c.id for c in mixed_children(spread, listed, "churn")] == ["churn.signals",
+                                                                       "churn.retention"]
     assert children_label(["Instrumental performance (the software works)",
                            "Expressive performance (how customers are treated)"]) == \
         "Instrumental and expressive performance"
@@ -662,9 +664,11 @@ def test_a_sub_theme_no_child_dominates_is_named_after_the_two_it_carries_most()
     mixed = make(["enterprise customers"])
     assert mixed.label == "Causes of churn and warning signs of churn"
     assert mixed.why[0] == (
-        "Named after the two sub-codes coding most of its segments (a tie goes to the "
-        "codebook's order), since its keyword “enterprise customers” is said in 2 of 10 "
-        "segments by 2 of 10 interviewees: fewer than a third of its segments.")
+        "Named after the two sub-codes coding most of its segments (where people coded its "
+        "interviews, the two they applied most; a name that is itself a list is passed over, "
+        "and a tie goes to the codebook's order), since its keyword “enterprise customers” is "
+        "said in 2 of 10 segments by 2 of 10 interviewees: fewer than a third of its "
+        "segments.")
     assert make(["product"]).label == "Product"  # said in 8 of 10: the sub-theme's own word
 
 
@@ -1077,3 +1081,26 @@ def test_halves_name_the_sub_theme_whatever_its_phrases():
                             "segments (counts below): it is about both.")
     taken = theme({_label_key("Causes of churn and warning signs of churn")})
     assert taken.label == "Causes of churn and warning signs of churn: price increase"
+
+
+def test_mixed_sub_codes_are_those_people_applied_most_where_they_coded():
+    from qualcx.themes import Both, agreed_children, mixed_children, sub_code_note
+    cb = parse_codebook(CHILDREN)
+    machine = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3 + [{"churn.retention"}] * 2 \
+        + [{"churn"}] * 2
+    mixed = mixed_children(machine, cb, "churn")
+    assert [c.id for c in mixed] == ["churn.causes", "churn.signals"]
+    # the researcher read the same segments as signals and retention
+    people = [{"churn.signals"}] * 3 + [{"churn.retention"}] * 3 + [set()] * 4
+    assert [c.id for c in agreed_children(mixed, people, cb, "churn")] == \
+        ["churn.signals", "churn.retention"]
+    assert agreed_children(mixed, [None] * 10, cb, "churn") is mixed  # nobody coded them
+    # the same two, or theirs not mixed: the pair stays as it is
+    same = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3 + [set()] * 4
+    assert agreed_children(mixed, same, cb, "churn") is mixed
+    halves = Both(mixed)
+    assert agreed_children(halves, same, cb, "churn") is halves
+    note = sub_code_note(machine, people, cb, "churn")
+    assert note.endswith("the sub-code test fails; on all of them (people coded their "
+                         "interviews), people applied “Warning signs of churn” to 3 "
+                         "segments and “Retention practices” to 3.")
