@@ -274,8 +274,8 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "noun phrases that most set its segments apart (counting the interviewer's "
              "follow-up questions they answer), and a sub-theme most of whose segments carry "
              "one sub-code is named after it (where a person coded the interviews, only when "
-             "they applied that sub-code most too), and one two sub-codes each code at least "
-             f"{CHILD_LABEL_SHARE:.0%} of is named after both."
+             "they applied that sub-code most too); where two sub-codes each code at least "
+             f"{CHILD_LABEL_SHARE:.0%} of its segments, it is named after both."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
