@@ -275,7 +275,9 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "follow-up questions they answer), and a sub-theme most of whose segments carry "
              "one sub-code is named after it (where a person coded the interviews, only when "
              "they applied that sub-code most too); where two sub-codes each code at least "
-             f"{CHILD_LABEL_SHARE:.0%} of its segments, it is named after both."
+             f"{CHILD_LABEL_SHARE:.0%} of its segments, it is named after both, and one spread "
+             "over several whose own words name less than a third of it, after the two coding "
+             "most of it (where a person coded the interviews, the two they applied most)."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
@@ -605,16 +607,23 @@ SUB_CODE_SHARE = 0.25  # a sub-code shown beside a sub-theme codes at least this
 
 def _sub_codes(corpus, codebook, theme: dict) -> str:
     """The parent code's sub-codes that code at least ``SUB_CODE_SHARE`` of a sub-theme's
-    segments, most first, at most two, with their counts: what the codebook calls the talk a
+    segments, most first, at most two, and any other its machine label is named after
+    ("Expressive performance and service gaps", where the researcher applied "Service gaps"
+    more than the machine did), with their counts: what the codebook calls the talk a
     sub-theme gathers, beside what its words say ("" when none does)."""
     if codebook is None or theme["parent_code"] not in codebook.codes:
         return ""
-    from .themes import child_counts
+    from .themes import child_counts, plain_name
     members = [s for s, _ in theme["members"] if s in corpus.segments]
     counts = child_counts([corpus.codes_by_segment.get(s, {}).keys() for s in members],
                           codebook, theme["parent_code"])
+    label = (theme.get("machine_label") or theme.get("label", "")).lower()
+    shown = [(n, child) for n, child in counts[:2]
+             if members and n >= SUB_CODE_SHARE * len(members)]
+    shown += [(n, child) for n, child in counts if (n, child) not in shown and n
+              and plain_name(codebook.codes[child].name).lower() in label]
     return ", ".join(f"{codebook.codes[child].name} ({n} of {len(members)})"
-                     for n, child in counts[:2] if members and n >= SUB_CODE_SHARE * len(members))
+                     for n, child in shown)
 
 
 def _questions(corpus, codebook, theme: dict, share: float = SUB_CODE_SHARE) -> str:

@@ -504,6 +504,10 @@ def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
     # 3 and 2 of 8 reach a quarter; 1 of 8 does not
     assert _sub_codes(corpus, codebook, theme) == "Price (3 of 8), Signals (2 of 8)"
     assert _sub_codes(corpus, codebook, {"parent_code": None, "members": []}) == ""
+    # a sub-code the label is named after is shown however few segments it codes
+    named = dict(theme, label="Signals and people")
+    assert _sub_codes(corpus, codebook, named) == \
+        "Price (3 of 8), Signals (2 of 8), People (1 of 8)"
 
 
 def test_a_sub_theme_says_which_sub_themes_of_other_codes_share_its_segments():
