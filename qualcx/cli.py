@@ -269,13 +269,18 @@ def _print_unmatched(names):
         click.echo(f"warning: {name.message()}", err=True)
 
 
-def _print_shared(result):
+SHARED_SHOWN = 8  # pairs of sub-themes sharing segments listed by 'qualcx themes'
+
+
+def _print_shared(result, shown: int = SHARED_SHOWN):
     from .themes import shared_segments
     pairs = shared_segments(result.themes)
     if pairs:
+        more = (f"; and {len(pairs) - shown} more pairs ('qualcx explain KEY' lists the "
+                f"sub-themes a theme shares segments with)") if len(pairs) > shown else ""
         click.echo("Sub-themes of different codes sharing segments (a segment coded under two "
-                   "codes is clustered with each): "
-                   + "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs) + ".")
+                   "codes is clustered with each), most shared first: "
+                   + "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs[:shown]) + more + ".")
 
 
 def _print_small_talk(result):

@@ -200,3 +200,21 @@ def test_code_summary_says_the_counts_are_the_machine_s_and_what_it_learned_from
     assert capsys.readouterr().out.splitlines()[1] == (
         "2 codes a person rejected in review reached their threshold and were not applied "
         "(kept as near misses; 'qualcx explain' shows them).")
+
+
+def test_themes_lists_the_most_shared_pairs_and_counts_the_rest(capsys):
+    from types import SimpleNamespace
+    from qualcx.cli import _print_shared
+    from qualcx.themes import Theme
+
+    def theme(key, parent, members):
+        return Theme(key=key, label=key, keywords=(), parent_code=parent, members=tuple(members))
+    # ten codes, each with a sub-theme sharing all of its 10 segments with the next code's
+    themes = [theme(f"c{i}-1", f"c{i}", range(10 * i, 10 * i + 10)) for i in range(10)]
+    themes += [theme(f"d{i}-1", f"d{i}", range(10 * i, 10 * i + 10 - i)) for i in range(10)]
+    _print_shared(SimpleNamespace(themes=themes), shown=3)
+    out = capsys.readouterr().out
+    assert out.count(" and d") == 3 and "most shared first: c0-1 and d0-1 (10)" in out
+    assert "; and 7 more pairs ('qualcx explain KEY' lists the sub-themes" in out
+    _print_shared(SimpleNamespace(themes=themes[:2] + themes[10:12]))
+    assert "more pairs" not in capsys.readouterr().out
