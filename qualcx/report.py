@@ -283,7 +283,7 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              f"{settings['min_theme_segments']} segments needed before it is clustered "
              "(setting min_theme_segments), or qualcx themes has not been run.")
     return (f"{found} Quotes are the most central segments of a code or theme (of a sub-theme "
-            "named after a sub-code, those carrying the sub-code first), one per "
+            "named after sub-codes, those carrying them first), one per "
             "interviewee before anyone gets a second, each segment once in the report while "
             "others can be quoted, cut to their most central whole "
             f"sentences when longer than {MAX_WORDS} words; \u2026 marks talk of the same turn "
@@ -716,16 +716,22 @@ def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None
 
 def _carrying_named_child(corpus, codebook, theme: dict) -> set[int]:
     """The members carrying the sub-code the machine named a sub-theme after ("Causes of
-    churn: price increase" is named after "Causes of churn"), or none when its label names
-    no single sub-code or is the researcher's own."""
-    from .themes import plain_name
+    churn: price increase" is named after "Causes of churn"), or either of the two it is
+    named after ("Expressive performance and service gaps"), or none when its label names no
+    sub-code or is the researcher's own."""
+    from itertools import combinations
+
+    from .themes import children_label, plain_name
     if codebook is None or theme.get("machine_label") or \
             theme["parent_code"] not in codebook.codes:
         return set()
-    for child in codebook.codes[theme["parent_code"]].children:
-        name = plain_name(codebook.codes[child].name)
+    children = codebook.codes[theme["parent_code"]].children
+    named = [[child] for child in children] + [list(pair) for pair in combinations(children, 2)]
+    for group in named:
+        name = plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
+            children_label([codebook.codes[c].name for c in group])
         if theme["label"] == name or theme["label"].startswith(f"{name}: "):
-            wanted = set(codebook.descendants(child))
+            wanted = {d for c in group for d in codebook.descendants(c)}
             return {s for s, _ in theme["members"]
                     if wanted & set(corpus.codes_by_segment.get(s, {}))}
     return set()

@@ -697,3 +697,20 @@ def test_a_theme_keyword_counts_the_answers_to_a_follow_up_naming_it(make_projec
                  keyword_words={"February outage": ["outage"]})
     assert _theme_view(corpus, theme, 2)["keyword_text"] == \
         "February outage (0 + 1 asked, 2 with “outage”), status page (1)"
+
+
+def test_a_sub_theme_named_after_two_sub_codes_quotes_segments_carrying_either_first():
+    from qualcx.analysis import Corpus
+    from qualcx.codebook import parse_codebook
+    from qualcx.report import _carrying_named_child
+    codebook = parse_codebook(CHURN_CODES)
+    segments = {i: {"interview_id": f"I{i}", "text": "t", "start": 0, "end": 1}
+                for i in (1, 2, 3, 4)}
+    codes = {1: {"churn.price": 1.0}, 2: {"churn.people": 1.0}, 3: {"churn.signals": 1.0},
+             4: {"churn": 1.0}}
+    corpus = Corpus([], segments, codes, [])
+    theme = {"label": "Price and people", "parent_code": "churn", "machine_label": "",
+             "members": [(i, 0.5) for i in (1, 2, 3, 4)]}
+    assert _carrying_named_child(corpus, codebook, theme) == {1, 2}
+    assert _carrying_named_child(corpus, codebook, dict(theme, label="Price and people: x")) \
+        == {1, 2}
