@@ -613,15 +613,16 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
     sub-theme gathers, beside what its words say ("" when none does)."""
     if codebook is None or theme["parent_code"] not in codebook.codes:
         return ""
-    from .themes import child_counts, plain_name
+    from .themes import child_counts
     members = [s for s, _ in theme["members"] if s in corpus.segments]
     counts = child_counts([corpus.codes_by_segment.get(s, {}).keys() for s in members],
                           codebook, theme["parent_code"])
-    label = (theme.get("machine_label") or theme.get("label", "")).lower()
+    named = _named_children(codebook, theme["parent_code"],
+                            theme.get("machine_label") or theme.get("label", ""))
     shown = [(n, child) for n, child in counts[:2]
              if members and n >= SUB_CODE_SHARE * len(members)]
-    shown += [(n, child) for n, child in counts if (n, child) not in shown and n
-              and plain_name(codebook.codes[child].name).lower() in label]
+    shown += [(n, child) for n, child in counts
+              if (n, child) not in shown and n and child in named]
     return ", ".join(f"{codebook.codes[child].name} ({n} of {len(members)})"
                      for n, child in shown)
 
@@ -714,27 +715,34 @@ def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None
     return quotes
 
 
+def _named_children(codebook, parent: str, label: str) -> list[str]:
+    """The sub-code of ``parent`` a machine label is named after ("Causes of churn: price
+    increase" -> ["churn.causes"]), or the two it is named after ("Expressive performance
+    and service gaps"), or []."""
+    from itertools import combinations
+
+    from .themes import children_label, plain_name
+    children = codebook.codes[parent].children
+    for group in [[child] for child in children] + [list(p) for p in combinations(children, 2)]:
+        name = plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
+            children_label([codebook.codes[c].name for c in group])
+        if label == name or label.startswith(f"{name}: "):
+            return group
+    return []
+
+
 def _carrying_named_child(corpus, codebook, theme: dict) -> set[int]:
     """The members carrying the sub-code the machine named a sub-theme after ("Causes of
     churn: price increase" is named after "Causes of churn"), or either of the two it is
     named after ("Expressive performance and service gaps"), or none when its label names no
     sub-code or is the researcher's own."""
-    from itertools import combinations
-
-    from .themes import children_label, plain_name
     if codebook is None or theme.get("machine_label") or \
             theme["parent_code"] not in codebook.codes:
         return set()
-    children = codebook.codes[theme["parent_code"]].children
-    named = [[child] for child in children] + [list(pair) for pair in combinations(children, 2)]
-    for group in named:
-        name = plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
-            children_label([codebook.codes[c].name for c in group])
-        if theme["label"] == name or theme["label"].startswith(f"{name}: "):
-            wanted = {d for c in group for d in codebook.descendants(c)}
-            return {s for s, _ in theme["members"]
-                    if wanted & set(corpus.codes_by_segment.get(s, {}))}
-    return set()
+    wanted = {d for c in _named_children(codebook, theme["parent_code"], theme["label"])
+              for d in codebook.descendants(c)}
+    return {s for s, _ in theme["members"]
+            if wanted & set(corpus.codes_by_segment.get(s, {}))}
 
 
 def write_atomic(path: Path, data: str | bytes):

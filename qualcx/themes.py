@@ -403,7 +403,7 @@ class PhraseRepresentation:
             out[topic] = chosen or [(w, v) for w, v in topics.get(topic, [])
                                     if w and " " not in w
                                     and (not self.nominal or w in self.nominal)
-                                    and self._mostly_noun(_singular(w.lower()))][: self.top_n]
+                                    and self._mostly_noun(w)][: self.top_n]
         return out
 
     def _candidates(self, docs: list[str], base: list[tuple[str, float]]) -> set[str]:
@@ -428,13 +428,14 @@ class PhraseRepresentation:
                         found.add(key)
         if not found:  # c-TF-IDF's words, but not one used mostly as an adjective or verb
             found = {_label_key(w) for w, _ in base if w and not set(w.split()) & self.stop
-                     and (" " in w or self._mostly_noun(_singular(w.lower())))}
+                     and (" " in w or self._mostly_noun(w))}
         return found - {_label_key(e) for e in self.exclude}
 
-    def _mostly_noun(self, key: str) -> bool:
-        """Whether the single word ``key`` is tagged as a noun (or name) in at least half of
-        its uses in the tagged segments (true when it was never tagged)."""
-        other, noun = self.as_noun.get(key, (0, 1))
+    def _mostly_noun(self, word: str) -> bool:
+        """Whether the single word ``word`` (singular or plural) is tagged as a noun (or
+        name) in at least half of its uses in the tagged segments (true when it was never
+        tagged)."""
+        other, noun = self.as_noun.get(_label_key(word), (0, 1))
         return noun >= other
 
     def _shown(self, key: str) -> str:
@@ -1300,14 +1301,13 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             kept = [i for i, k in enumerate(kws) if not set(_singular_words(k)) <= named_words]
             own_kws = [kws[i] for i in kept]
             own_weights = [weights[i] for i in kept if i < len(weights)]
+        first, passed = label_choice(own_kws, scores=own_weights, members=who, took=stands,
+                                     central=cosines)
         candidates = (  # no two themes may read (almost) the same
-            lambda: label_from_keywords(own_kws, scores=own_weights, members=who, took=stands,
-                                        central=cosines),
+            lambda: _label_of([p for p, _ in first]),
             lambda: label_from_keywords(kws, scores=weights, min_share=0.0, members=who,
                                         took=stands),
             lambda: label_from_keywords(kws, LABEL_PHRASES + 1))
-        passed = label_choice(own_kws, scores=own_weights, members=who, took=stands,
-                              central=cosines)[1] if own_weights else {}
         for attempt, make in enumerate(candidates):
             label = make()
             said = _label_phrases(label, kws)
@@ -1356,21 +1356,18 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     why = (f"the sub-code {_q(child.name)} and {_q(label_text)}: another "
                            "sub-theme is named after the sub-code alone")
                 label = named
-            elif mixed and isinstance(children, Both):
-                why = (f"the two sub-codes that each code at least {CHILD_LABEL_SHARE:.0%} of "
-                       f"its segments (counts below): it is about both")
-                above = ""  # its phrases name none of it
-                if _label_key(mixed) in labels:
-                    why += f", and another theme is called {_q(mixed)}"
-                label = mixed if _label_key(mixed) not in labels \
-                    else f"{mixed}: {_as_written(label, kws)}"
-            elif mixed and coverage(said, grams, stands) < MIXED_LEAD_COVERAGE:
-                # its words name a part of it; the codes it carries name the whole
-                why = (f"the two sub-codes coding most of its segments (where people coded "
-                       f"its interviews, the two they applied most; a name that is itself a "
-                       f"list is passed over, and a tie goes to the codebook's order), since "
-                       f"{'its keywords' if len(said) > 1 else 'its keyword'} "
-                       f"{_q(label_text)}{count}: fewer than a third of its segments")
+            elif mixed and (isinstance(children, Both)
+                            or coverage(said, grams, stands) < MIXED_LEAD_COVERAGE):
+                if isinstance(children, Both):
+                    why = (f"the two sub-codes that each code at least {CHILD_LABEL_SHARE:.0%} "
+                           f"of its segments (counts below): it is about both")
+                    above = ""  # its phrases name none of it
+                else:  # its words name a part of it; the codes it carries name the whole
+                    why = (f"the two sub-codes coding most of its segments (where people coded "
+                           f"its interviews, the two they applied most; a name that is itself "
+                           f"a list is passed over, and a tie goes to the codebook's order), "
+                           f"since {'its keywords' if len(said) > 1 else 'its keyword'} "
+                           f"{_q(label_text)}{count}: fewer than a third of its segments")
                 if _label_key(mixed) in labels:
                     why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels \
