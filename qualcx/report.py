@@ -275,7 +275,9 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "follow-up questions they answer), and a sub-theme most of whose segments carry "
              "one sub-code is named after it (where a person coded the interviews, only when "
              "they applied that sub-code most too); where two sub-codes each code at least "
-             f"{CHILD_LABEL_SHARE:.0%} of its segments, it is named after both, and one spread "
+             f"{CHILD_LABEL_SHARE:.0%} of its segments, it is named after both (unless a "
+             "person coded the interviews and applied one of them most by that test), and one "
+             "spread "
              "over several whose own words name less than a third of it, after the two coding "
              "most of it (where a person coded the interviews, the two they applied most)."
              if n_themes else

@@ -1101,9 +1101,11 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
 
 
 def plain_name(name: str) -> str:
-    """A code's name without its aside in brackets: "Instrumental performance (the software
-    works)" -> "Instrumental performance"."""
-    return re.sub(r"\s*\([^)]*\)", "", name).strip() or name
+    """A code's name without its asides in brackets: "Instrumental performance (the software
+    works)" -> "Instrumental performance", "Export (meta)data useful" -> "Export data
+    useful"."""
+    plain = re.sub(r"\s+([,.;:])", r"\1", " ".join(re.sub(r"\([^)]*\)", " ", name).split()))
+    return plain or name
 
 
 def clusterable(text: str) -> bool:
@@ -1160,11 +1162,19 @@ def agreed_children(children: list, researcher_codes: Sequence[set[str] | None],
     when the researcher coded most of it as support). Two mixed ones give way to the two
     people applied most (:func:`mixed_children` of their codes) when those differ: on the
     demo, "Expressive performance and service gaps", where the machine's codes made it
-    "Instrumental and expressive performance", the name of a sibling."""
+    "Instrumental and expressive performance", the name of a sibling. Two that each code
+    :data:`CHILD_LABEL_SHARE` of it (:class:`Both`) give way to one of them that people's
+    codes make dominant (:func:`dominant_child`), or to none when theirs make a third one
+    dominant."""
     theirs = [codes for codes in researcher_codes if codes is not None]
     if len(children) == 2 and theirs:
         pair = mixed_children(theirs, codebook, parent)
-        return pair if pair and {c.id for c in pair} != {c.id for c in children} else children
+        if pair:
+            return pair if {c.id for c in pair} != {c.id for c in children} else children
+        one = dominant_child(theirs, codebook, parent) if isinstance(children, Both) else None
+        if one is not None:  # two codes each code 40%, but people applied one of them most
+            return [one] if one.id in {c.id for c in children} else []
+        return children
     if len(children) != 1 or not theirs:
         return children
     ranked = child_counts(theirs, codebook, parent)
@@ -1197,10 +1207,16 @@ def sub_code_note(member_codes: Sequence[set[str]], researcher_codes: Sequence[s
         [f"{_q(codebook.codes[c].name)} to {k}{' segments' if not i else ''}"
          for i, (k, c) in enumerate(mine[:3])])) if mine else ""
     if best is None and len(ranked) > 1 and ranked[1][0] >= CHILD_LABEL_SHARE * n:
-        return (f"{note}; {_q(codebook.codes[ranked[0][1]].name)} and "
+        both = (f"{note}; {_q(codebook.codes[ranked[0][1]].name)} and "
                 f"{_q(codebook.codes[ranked[1][1]].name)} each code at least "
-                f"{CHILD_LABEL_SHARE:.0%} of them, so neither names it alone: the sub-code "
-                f"test fails{applied}.")
+                f"{CHILD_LABEL_SHARE:.0%} of them")
+        theirs_best = dominant_child(theirs, codebook, parent) if theirs else None
+        if theirs_best is not None and theirs_best.id in (ranked[0][1], ranked[1][1]):
+            narrow = _narrow(mine[0][0], mine[1][0] if len(mine) > 1 else 0, len(theirs))
+            return (f"{both}, but {applied[2:]}: by their codes {_q(theirs_best.name)} codes "
+                    f"{rule}{f' ({narrow})' if narrow else ''}, and the sub-code test passes "
+                    "for it.")
+        return f"{both}, so neither names it alone: the sub-code test fails{applied}."
     if best is None:
         return f"{note}; none codes {rule}: the sub-code test fails{applied}."
     narrow = _narrow(ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0, n)
@@ -1380,6 +1396,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         if code_note is not None:
             reasons.append(code_note(members))
         labels.add(_label_key(label))
+        if mixed and label == mixed:  # "B and A" would read as the same theme
+            labels.add(_label_key(children_label([c.name for c in reversed(children)])))
         themes.append(Theme(key=f"{prefix}-{n}", label=label,
                             keywords=tuple(kws[:KEYWORDS]), parent_code=parent,
                             members=tuple(positions[m] for m in members),

@@ -1106,6 +1106,60 @@ def test_mixed_sub_codes_are_those_people_applied_most_where_they_coded():
                          "segments and “Retention practices” to 3.")
 
 
+def test_halves_give_way_to_the_one_people_applied_most():
+    from qualcx.themes import Both, agreed_children, mixed_children, sub_code_note
+    cb = parse_codebook(CHILDREN)
+    machine = [{"churn.causes", "churn.signals"}] * 4 + [{"churn.causes"}] * 3 \
+        + [{"churn.signals"}] * 1  # causes 7 of 8, signals 5 of 8: both
+    halves = mixed_children(machine, cb, "churn")
+    assert isinstance(halves, Both)
+    # the researcher applied causes to 6 and signals to 1: theirs names it
+    people = [{"churn.causes"}] * 6 + [{"churn.signals"}] + [set()]
+    assert [c.id for c in agreed_children(halves, people, cb, "churn")] == ["churn.causes"]
+    note = sub_code_note(machine, people, cb, "churn")
+    assert "each code at least 40% of them, but on all of them" in note
+    assert note.endswith("by their codes “Causes of churn” codes at least 40% of them and "
+                         "1.25 times the next, and the sub-code test passes for it.")
+    # theirs name a third code: neither names it, nor the pair
+    third = [{"churn.retention"}] * 6 + [set()] * 2
+    assert agreed_children(halves, third, cb, "churn") == []
+    # a pair merely mixed (not halves) keeps its names when people applied one most
+    mixed = [{"churn.causes"}] * 3 + [{"churn.signals"}] * 3 + [{"churn"}] * 4
+    pair = mixed_children(mixed, cb, "churn")
+    assert not isinstance(pair, Both)
+    assert agreed_children(pair, people + [set()] * 2, cb, "churn") is pair
+
+
+def test_halves_in_the_other_order_are_not_a_new_name():
+    from qualcx.themes import _themes_from_clusters, mixed_children
+    cb = parse_codebook(CHILDREN)
+    texts = ["the price increase in spring hurt us"] * 10 \
+        + ["they stopped logging in after the summer"] * 10
+    # the first theme carries causes most, the second signals most: both are halves
+    codes = [{"churn.causes"}] * 6 + [{"churn.signals"}] * 4 \
+        + [{"churn.signals"}] * 6 + [{"churn.causes"}] * 4
+    people = [f"I{i % 8}" for i in range(20)]
+    emb = np.ones((20, 4), dtype=np.float32) / 2
+    themes = _themes_from_clusters(
+        "churn", "churn", [0] * 10 + [1] * 10,
+        {0: ["price increase", "spring"], 1: ["summer", "logging"]}, list(range(20)),
+        emb, {0: [1.0, 0.5], 1: [1.0, 0.5]}, set(),
+        lambda local: [(people[m], texts[m]) for m in local],
+        lambda local: mixed_children([codes[m] for m in local], cb, "churn"))
+    assert themes[0].label == "Causes of churn and warning signs of churn"
+    assert themes[1].label.startswith("Warning signs of churn and causes of churn: ")
+
+
+def test_a_code_name_loses_its_asides_in_brackets():
+    from qualcx.themes import children_label, plain_name
+    assert plain_name("Instrumental performance (the software works)") == \
+        "Instrumental performance"
+    assert plain_name("Export (meta)data useful") == "Export data useful"
+    assert plain_name("(Other)") == "(Other)"  # nothing but an aside: kept
+    assert children_label(["Export (meta)data useful", "Simple export"]) == \
+        "Export data useful and simple export"
+
+
 def test_a_theme_without_phrases_is_not_named_by_an_adjective():
     import pandas as pd
 
