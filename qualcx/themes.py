@@ -133,6 +133,11 @@ class ThemeResult:
     unmatched: list = field(default_factory=list)  # researcher's names no theme took now
 
 
+# A word as keywords count it: letters and hyphens ("mid-market"), or a key combination as
+# a whole ("Control+F" is no "control")
+WORD = r"(?u)(?<![\w+])(?:[a-zA-Z][a-zA-Z\-]+|[a-zA-Z]+(?:\+[a-zA-Z]+)+)(?![\w+])"
+
+
 def frequent_words(texts: list[str]) -> set[str]:
     """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer')."""
     counts: Counter = Counter()
@@ -151,11 +156,17 @@ def _vectorizer(extra_stop: set[str] = frozenset(), n_docs: int = 0):
     # On large groups a phrase seen once says nothing about a theme and bloats the vocabulary.
     return CountVectorizer(stop_words=sorted(stop_words(extra_stop)), ngram_range=(1, 3),
                            min_df=2 if n_docs >= 1000 else 1,
-                           token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
+                           token_pattern=WORD)
 
 
 def _is_acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
+
+
+def _is_keys(word: str) -> bool:
+    """A key combination, "Control+F": kept as written, and no name."""
+    parts = word.split("+")
+    return len(parts) > 1 and all(p.isalpha() for p in parts)
 
 
 CALENDAR = {"january", "february", "march", "april", "may", "june", "july", "august",
@@ -169,7 +180,7 @@ def _is_proper(token) -> bool:
     Acronyms ("ERP", "HVAC") name things, not people, and are not counted as names; nor are
     months and weekdays ("the February outage" names an event, and identifies nobody).
     """
-    if _is_acronym(token.text) or token.lower_ in CALENDAR:
+    if _is_acronym(token.text) or _is_keys(token.text) or token.lower_ in CALENDAR:
         return False
     return token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_sent_start is False)
 
@@ -180,9 +191,10 @@ def _generic(word: str) -> bool:
 
 
 def _is_word(token) -> bool:
-    """Letters only, or words joined by hyphens ("mid-market", "self-service")."""
-    return token.text.replace("-", "").isalpha() and not token.text.startswith("-") \
-        and not token.text.endswith("-")
+    """Letters only, words joined by hyphens ("mid-market", "self-service"), or a key
+    combination ("Control+F")."""
+    return _is_keys(token.text) or token.text.replace("-", "").isalpha() \
+        and not token.text.startswith("-") and not token.text.endswith("-")
 
 
 def join_hyphens(doc):
@@ -228,7 +240,8 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             out.append(" ".join(t.lower_ for t in run))
             if proper is not None and any(_is_proper(t) for t in run):
                 proper.add(out[-1])
-            written = [_is_acronym(t.text) or _is_proper(t) or t.lower_ in CALENDAR for t in run]
+            written = [_is_acronym(t.text) or _is_keys(t.text) or _is_proper(t)
+                       or t.lower_ in CALENDAR for t in run]
             if display is not None and any(written):
                 display[out[-1]] = " ".join(t.text if keep else t.lower_
                                             for t, keep in zip(run, written))
@@ -546,7 +559,7 @@ def spoken(text: str) -> str:
 def _singular_words(text: str) -> list[str]:
     """The words a text says (:func:`spoken`) in lower case, each in its crude singular."""
     return [_singular(w)
-            for w in re.findall(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", spoken(text).lower())]
+            for w in re.findall(WORD, spoken(text).lower())]
 
 
 def _singular_ngrams(text: str) -> list[str]:

