@@ -59,7 +59,7 @@ def main():
     from qualcx import pipeline
     from qualcx.nlp import Embedder, load_spacy
     from qualcx.project import Project
-    from qualcx.themes import PhraseRepresentation, frequent_words, label_from_keywords
+    from qualcx.themes import PhraseRepresentation, frequent_words, label_from_keywords, spoken
     import pandas as pd
 
     tmp = None
@@ -78,7 +78,7 @@ def main():
     store = project.store
     segments = store.respondent_segments()
     position = {s["id"]: i for i, s in enumerate(segments)}
-    texts = [s["text"] for s in segments]
+    texts = [spoken(s["text"]) for s in segments]  # as qualcx themes reads them
     names = {c.id: c.name for c in project.codebook.codes.values()}
     members: dict[str, list[int]] = {}
     for row in store.codings():
