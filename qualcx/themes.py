@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -58,6 +59,9 @@ GENERIC = {
 }
 MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
+MIXED_STAND_IN = 0.5  # a sub-code named in place of one whose name is a list codes this share
+#                     of what that one codes, at least
+PIECE_WORDS = 60  # ... counted in pieces of talk this long (about a turn), not sentences
 LABEL_PHRASES = 2  # phrases in a label, at most
 SECOND_PHRASE_SHARE = 0.6  # a second label phrase must score this share of the first
 WORD_SECOND_SHARE = 0.3  # ... or this share when the first is a single word ("Product and
@@ -138,12 +142,35 @@ class ThemeResult:
 WORD = r"(?u)(?<![\w+])(?:[a-zA-Z][a-zA-Z\-]+|[a-zA-Z]+(?:\+[a-zA-Z]+)+)(?![\w+])"
 
 
-def frequent_words(texts: list[str]) -> set[str]:
-    """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer')."""
-    counts: Counter = Counter()
-    for text in texts:
-        counts.update(set(re.findall(r"[a-z][a-z\-]+", text.lower())))
-    return {w for w, n in counts.items() if n > FREQUENT_SHARE * len(texts)} if texts else set()
+def frequent_words(texts: list[str], interviews: Sequence[str] | None = None,
+                   piece_words: int = PIECE_WORDS) -> set[str]:
+    """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer').
+
+    With ``interviews`` (each text's interview, texts in reading order), the share is of
+    pieces of talk of at least ``piece_words`` words, consecutive texts of one interview
+    joined: a study segmented into sentences would otherwise need a word in nearly every
+    third sentence ("data" in a study of a data tool) before it says nothing about a theme,
+    one segmented into turns only in every third turn."""
+    pieces = list(texts)
+    if interviews is not None:
+        pieces, words, last = [], 0, None
+        for text, interview in zip(texts, interviews):
+            if pieces and interview == last and words < piece_words:
+                pieces[-1] += "\n" + text
+                words += len(text.split())
+            else:
+                pieces.append(text)
+                words = len(text.split())
+            last = interview
+    counts: Counter = Counter()  # singular and plural count as one word
+    forms: dict[str, set[str]] = {}
+    for piece in pieces:
+        words = set(re.findall(r"[a-z][a-z\-]+", piece.lower()))
+        for w in words:
+            forms.setdefault(_singular(w), set()).add(w)
+        counts.update({_singular(w) for w in words})
+    return {w for key, n in counts.items() if n > FREQUENT_SHARE * len(pieces)
+            for w in forms[key]}
 
 
 def stop_words(extra: set[str] = frozenset()) -> set[str]:
@@ -185,6 +212,13 @@ def _is_proper(token) -> bool:
     return token.pos_ == "PROPN" or (token.text[:1].isupper() and token.is_sent_start is False)
 
 
+@lru_cache(maxsize=1)
+def _hard_stop() -> frozenset[str]:
+    """Function words and filler: never part of a phrase."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return frozenset(ENGLISH_STOP_WORDS) | frozenset(FILLER)
+
+
 def _generic(word: str) -> bool:
     """A word too general to name a theme alone, in either number ("team", "teams")."""
     return word in GENERIC or _singular(word) in GENERIC
@@ -222,9 +256,10 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun; an
     adjective after a noun begins the next phrase ("health score | last autumn").
 
-    A phrase never holds a stop word or filler; a generic word may be part of a longer
-    phrase ("response time", "work orders"), not a phrase alone or with other generic words
-    ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
+    A phrase never holds a function word or filler; a generic word, or another word of
+    ``stop`` (one frequent in the whole study, "data" in a study of a data tool), may be part
+    of a longer phrase ("response time", "work orders", "data sets"), not a phrase alone or
+    with other such words ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
     phrase, and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing")
     go into ``proper``.
     """
@@ -252,7 +287,8 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             emit(run)  # an adjective after a noun begins the next phrase ("score | last autumn")
             run = []
         if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
-                and (token.lower_ not in stop or _generic(token.lower_)):
+                and (token.lower_ not in stop or _generic(token.lower_)
+                     or token.lower_ not in _hard_stop()):
             run.append(token)
             continue
         emit(run)
@@ -1114,9 +1150,16 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
     if not member_codes or dominant_child(member_codes, codebook, parent, share) is not None:
         return []
     # "Automation, personalisation and self-service and journey stages, ..." would not read
-    ranked = [(n, c) for n, c in child_counts(member_codes, codebook, parent)
-              if n and " and " not in codebook.codes[c].name and "," not in codebook.codes[c].name]
+    def listed(c):
+        return " and " in codebook.codes[c].name or "," in codebook.codes[c].name
+    counts = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
+    ranked = [(n, c) for n, c in counts if not listed(c)]
     if len(ranked) < 2:
+        return []
+    # nor does a code passed over give way to one far rarer: on the SERDIF study, "Query
+    # inputs and elements useful" (10 of 20) to "Query process complex" (2 of 20)
+    passed = max((n for n, c in counts if listed(c) and n > ranked[1][0]), default=0)
+    if ranked[1][0] < MIXED_STAND_IN * passed:
         return []
     wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
     if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
@@ -1169,12 +1212,23 @@ def child_label(child_name: str, label: str, keywords: Sequence[str] = (),
 
 
 def next_child(member_codes: Sequence[set[str]], codebook, parent: str, skip,
-               share: float = SECOND_PHRASE_SEGMENTS):
+               share: float = SECOND_PHRASE_SEGMENTS,
+               researcher_codes: Sequence[set[str] | None] = ()):
     """The child code of ``parent`` a sub-theme's members carry most after ``skip``, when at
-    least ``share`` of them carry it, else None."""
-    n, child = next(((n, c) for n, c in child_counts(member_codes, codebook, parent)
-                     if c != skip.id), (0, None))
-    return codebook.codes[child] if n and n >= share * len(member_codes) else None
+    least ``share`` of them carry it, else None. Where people coded the interviews
+    (``researcher_codes``, None elsewhere), it must be the one they applied most after
+    ``skip`` too, to at least ``share`` of the segments they coded: on the SERDIF study the
+    machine's codes made "Plot design complex" the next of a sub-theme the researchers coded
+    mostly as "Visualization useful", 20 of its 37 segments, and as plot design rarely."""
+    def after(codes):
+        n, child = next(((n, c) for n, c in child_counts(codes, codebook, parent)
+                         if c != skip.id), (0, None))
+        return child if n and n >= share * len(codes) else None
+    child = after(member_codes)
+    theirs = [codes for codes in researcher_codes if codes is not None]
+    if child is None or (theirs and after(theirs) != child):
+        return None
+    return codebook.codes[child]
 
 
 def agreed_children(children: list, researcher_codes: Sequence[set[str] | None], codebook,
@@ -1711,8 +1765,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
         groups.append((_slug(code.id), code.id, positions))
     groups.append(("emergent", None, [i for i, codes in enumerate(code_sets)
                                       if not codes and long_enough[i]]))
-    stop = frequent_words(texts) | {w for name in names
-                                    for w in re.findall(r"[a-z][a-z\-]+", name.lower())}
+    name_words = {w for name in names for w in re.findall(r"[a-z][a-z\-]+", name.lower())}
+    stop = frequent_words(texts, interviews) | name_words
     result = ThemeResult([])
     labels: set[str] = set()
     edges = at_edges(interviews) if interviews is not None else [""] * len(texts)
@@ -1729,7 +1783,8 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
             took: dict[int, dict[str, set[str]]] = {}
             central: dict[int, dict[str, float]] = {}
             topics, keywords = cluster(
-                sub_texts, sub_emb, seed, model, stop, nlp, exclude, texts,
+                sub_texts, sub_emb, seed, model,
+                stop if _says_more(sub_texts, stop) else name_words, nlp, exclude, texts,
                 interviews=[interviews[i] for i in positions] if interviews is not None
                 else None, scores=scores, embed=embed, took=took,
                 prompts=[prompts[i] for i in positions] if prompts is not None else None,
@@ -1744,7 +1799,9 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                     if researcher_codes is not None else [], codebook, parent))
                 if parent is not None else None, took,
                 lambda local, child: next_child(
-                    [code_sets[positions[m]] for m in local], codebook, parent, child),
+                    [code_sets[positions[m]] for m in local], codebook, parent, child,
+                    researcher_codes=[researcher_codes[positions[m]] for m in local]
+                    if researcher_codes is not None else ()),
                 central,
                 (lambda local: sub_code_note(
                     [code_sets[positions[m]] for m in local],
@@ -1784,6 +1841,14 @@ def _code_words(code, texts: Sequence[str], share: float = CODE_KEYWORD_SHARE) -
               if sum(f" {_label_key(k)} " in w for w in words) > share * len(words)}
     head = re.findall(r"[a-z][a-z\-]+", code.name.lower())[-1:]
     return {code.name.lower(), code.id.lower(), *head} | common
+
+
+def _says_more(texts: Sequence[str], stop: set[str]) -> bool:
+    """Whether ``texts`` use any word outside ``stop`` (and the stop words): in a small,
+    repetitive study every word of a group may be frequent in the whole study, and the
+    group is then labelled without the study's frequent words set aside."""
+    never = stop_words(stop)
+    return any(w not in never for t in texts for w in re.findall(WORD, t.lower()))
 
 
 def _renumber(themes: list[Theme], prefix: str) -> list[Theme]:

@@ -37,7 +37,7 @@ def themed(make_project, blank_nlp, hash_embedder, monkeypatch):
         return CliRunner().invoke(cli, ["-p", str(root), "-q", *args])
     qualcx.root = root
     result = qualcx("themes")
-    assert result.exit_code == 0, result.stdout
+    assert result.exit_code == 0, result.output
     return qualcx
 
 
@@ -60,7 +60,7 @@ def test_a_name_shows_in_the_table_report_export_and_draft_codes_without_cluster
     machine = themes[key]["label"]
     monkeypatch.setattr(pipeline, "themes", lambda *a, **k: pytest.fail("clustered again"))
     result = themed("themes", "--rename", key, "Customer champions")
-    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.exit_code == 0, result.output + result.stderr
     assert f"{key}: named 'Customer champions' (machine label: '{machine}')" in result.stdout
     assert "Customer champions*" in result.stdout
     assert "* named by you; machine label in the report" in result.stdout
@@ -97,7 +97,7 @@ def test_a_re_run_keeps_the_name_and_suggested_codes_use_it(themed):
     key = next(k for k, t in stored(themed.root).items() if t["parent_code"] is None)
     assert themed("themes", "--rename", key, "Customer champions").exit_code == 0
     result = themed("themes", "--suggest-codes")
-    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.exit_code == 0, result.output + result.stderr
     assert "Customer champions*" in result.stdout and "no theme now matches" not in result.stderr
     again = stored(themed.root)[key]
     assert again["label"] == "Customer champions" and again["name_id"] is not None

