@@ -61,7 +61,6 @@ MIN_THEME_WORDS = 12  # shorter segments ("Yes, go ahead.") are not clustered
 FREQUENT_SHARE = 0.3  # words in more of all segments than this say nothing about one theme
 MIXED_STAND_IN = 0.5  # a sub-code named in place of one whose name is a list codes this share
 #                     of what that one codes, at least
-PIECE_WORDS = 60  # ... counted in pieces of talk this long (about a turn), not sentences
 LABEL_PHRASES = 2  # phrases in a label, at most
 SECOND_PHRASE_SHARE = 0.6  # a second label phrase must score this share of the first
 WORD_SECOND_SHARE = 0.3  # ... or this share when the first is a single word ("Product and
@@ -142,34 +141,17 @@ class ThemeResult:
 WORD = r"(?u)(?<![\w+])(?:[a-zA-Z][a-zA-Z\-]+|[a-zA-Z]+(?:\+[a-zA-Z]+)+)(?![\w+])"
 
 
-def frequent_words(texts: list[str], interviews: Sequence[str] | None = None,
-                   piece_words: int = PIECE_WORDS) -> set[str]:
-    """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer').
-
-    With ``interviews`` (each text's interview, texts in reading order), the share is of
-    pieces of talk of at least ``piece_words`` words, consecutive texts of one interview
-    joined: a study segmented into sentences would otherwise need a word in nearly every
-    third sentence ("data" in a study of a data tool) before it says nothing about a theme,
-    one segmented into turns only in every third turn."""
-    pieces = list(texts)
-    if interviews is not None:
-        pieces, words, last = [], 0, None
-        for text, interview in zip(texts, interviews):
-            if pieces and interview == last and words < piece_words:
-                pieces[-1] += "\n" + text
-                words += len(text.split())
-            else:
-                pieces.append(text)
-                words = len(text.split())
-            last = interview
-    counts: Counter = Counter()  # singular and plural count as one word
+def frequent_words(texts: list[str]) -> set[str]:
+    """Words that occur in more than ``FREQUENT_SHARE`` of the texts (e.g. 'customer'),
+    singular and plural counted as one word (both forms returned)."""
+    counts: Counter = Counter()
     forms: dict[str, set[str]] = {}
-    for piece in pieces:
-        words = set(re.findall(r"[a-z][a-z\-]+", piece.lower()))
+    for text in texts:
+        words = set(re.findall(r"[a-z][a-z\-]+", text.lower()))
         for w in words:
             forms.setdefault(_singular(w), set()).add(w)
         counts.update({_singular(w) for w in words})
-    return {w for key, n in counts.items() if n > FREQUENT_SHARE * len(pieces)
+    return {w for key, n in counts.items() if n > FREQUENT_SHARE * len(texts)
             for w in forms[key]}
 
 
@@ -1766,7 +1748,7 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
     groups.append(("emergent", None, [i for i, codes in enumerate(code_sets)
                                       if not codes and long_enough[i]]))
     name_words = {w for name in names for w in re.findall(r"[a-z][a-z\-]+", name.lower())}
-    stop = frequent_words(texts, interviews) | name_words
+    stop = frequent_words(texts) | name_words
     result = ThemeResult([])
     labels: set[str] = set()
     edges = at_edges(interviews) if interviews is not None else [""] * len(texts)
