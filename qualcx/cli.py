@@ -759,6 +759,8 @@ def _explain_theme(project, key: str) -> None:
                           f"“{e['machine_label']}”, made as follows.")
     for n, reason in enumerate(e["reasons"] or ["(not recorded: run 'qualcx themes' again)"]):
         wrapped("why:" if not n else "", reason)
+    if e["coders"]:
+        wrapped("coders:", e["coders"])
     click.echo("  keywords, with the segments using each:")
     click.echo(textwrap.fill(e["keywords"], 96, initial_indent=" " * 12,
                              subsequent_indent=" " * 12))

@@ -349,6 +349,7 @@ def theme_explanation(project, ref: str, quotes: int = 3) -> dict:
             central.append({"id": s, "ref": f"{seg['interview_id']}:{seg['idx']}",
                             "similarity": similarity, "text": seg["text"]})
     return {"key": row["key"], "label": row["label"],
+            "coders": sub_code_agreement(project, parent, [s["id"] for s in kept]),
             "machine_label": row["machine_label"] if row["name_id"] is not None else "",
             "parent": f"{parent.id} ({parent.name})" if parent else "",
             "interviewees": len({s["interview_id"] for s in kept}), "segments": len(kept),
@@ -357,6 +358,52 @@ def theme_explanation(project, ref: str, quotes: int = 3) -> dict:
             "keywords": keyword_text(theme["keywords"], kept, theme["keyword_words"]),
             "questions": _questions(corpus, project.codebook, theme),
             "overlaps": _overlaps(corpus, theme), "central": central}
+
+
+def sub_code_agreement(project, parent, segment_ids: list[int], shown: int = 3) -> str:
+    """How people and the machine applied the sub-codes of ``parent`` most carried by a
+    theme's segments (``segment_ids``), on those in interviews people coded: counts and
+    Cohen's kappa per sub-code, so a reader sees whether a sub-theme's name rests on codes
+    both sides applied. "" without sub-codes or human codes there, or when
+    ``human_codes_complete`` is false (a segment people left uncoded is then no judgement)."""
+    from .agree import cohen_kappa
+    if parent is None or not parent.children or not project.settings["human_codes_complete"]:
+        return ""
+    codebook = project.codebook
+    wanted = set(segment_ids)
+    people: dict[int, set[str]] = {}
+    machine: dict[int, set[str]] = {}
+    coded_interviews = set()
+    for row in project.store.db.execute(
+            "SELECT segment_id, code, is_machine, interview_id FROM codings "
+            "WHERE segment_id IS NOT NULL"):
+        if not row["is_machine"]:
+            coded_interviews.add(row["interview_id"])
+        if row["segment_id"] in wanted:
+            (machine if row["is_machine"] else people).setdefault(
+                row["segment_id"], set()).add(row["code"])
+    interview_of = {r["id"]: r["interview_id"] for r in project.store.db.execute(
+        "SELECT id, interview_id FROM segments")}
+    judged = [s for s in segment_ids if interview_of.get(s) in coded_interviews]
+    if not judged:
+        return ""
+    parts = []
+    for child in parent.children:
+        family = set(codebook.descendants(child))
+        a = [bool(family & people.get(s, set())) for s in judged]
+        b = [bool(family & machine.get(s, set())) for s in judged]
+        both = sum(x and y for x, y in zip(a, b))
+        if sum(a) or sum(b):
+            parts.append((sum(a) + sum(b), child, sum(a), sum(b), both,
+                          cohen_kappa(both, sum(a) - both, sum(b) - both,
+                                      len(judged) - sum(a) - sum(b) + both)))
+    parts.sort(key=lambda p: -p[0])
+    said = "; ".join(
+        f"“{codebook.codes[c].name}”, people {a}, machine {b}, both {both} "
+        f"(kappa {'n/a' if k is None else f'{k:.2f}'})"
+        for _, c, a, b, both, k in parts[:shown])
+    return (f"the segments each sub-code was applied to, of the {len(judged)} of its "
+            f"{len(segment_ids)} in interviews people coded: {said}." if parts else "")
 
 
 def segment_explanation(project, ref: str) -> dict:

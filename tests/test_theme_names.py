@@ -224,3 +224,41 @@ def test_explain_shows_how_a_theme_s_label_was_made(themed):
     bad = themed("explain", "cx-99")
     assert bad.exit_code == 1 and "or a theme as 'qualcx themes' lists it" in " ".join(
         bad.output.split())
+
+
+def test_explain_shows_how_people_and_the_machine_applied_each_sub_code(make_project, blank_nlp):
+    from qualcx.review import sub_code_agreement
+    from qualcx.transcribe import ingest
+
+    from test_themes import CHILDREN
+    turns = "".join(f"Interviewer: And then?\n\nAli: Point number {i} about leaving.\n\n"
+                    for i in range(6))
+    root = make_project({"a.txt": turns, "b.txt": turns.replace("Ali", "Bo")},
+                        codebook=CHILDREN, toml='segment_unit = "turn"\n')
+    project = Project(root)
+    ingest(project, nlp=blank_nlp)
+    ids = [r["id"] for r in project.store.respondent_segments()]
+    a_ids = ids[:6]  # interview a: people coded it; b: nobody did
+
+    def code(seg, code, machine):
+        with project.store.transaction() as db:
+            row = db.execute("SELECT * FROM segments WHERE id = ?", (seg,)).fetchone()
+            db.execute('INSERT INTO codings (segment_id, interview_id, start, "end", text, code, '
+                       "coder, is_machine, score, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                       "?, 'now')", (seg, row["interview_id"], row["start"], row["end"],
+                                     row["text"], code, "qualcx" if machine else "Ana",
+                                     int(machine), 0.9 if machine else None))
+    for seg in a_ids[:3]:
+        code(seg, "churn.causes.price", machine=False)  # a grandchild counts for its child
+        code(seg, "churn.causes", machine=True)
+    code(a_ids[3], "churn.causes", machine=True)
+    code(a_ids[4], "churn.signals", machine=False)
+    for seg in ids[6:]:
+        code(seg, "churn.signals", machine=True)  # not judged: nobody coded interview b
+    parent = project.codebook.codes["churn"]
+    line = sub_code_agreement(project, parent, ids)
+    assert line == ("the segments each sub-code was applied to, of the 6 of its 12 in "
+                    "interviews people coded: “Causes of churn”, people 3, machine 4, both 3 "
+                    "(kappa 0.67); “Warning signs of churn”, people 1, machine 0, both 0 "
+                    "(kappa 0.00).")
+    assert sub_code_agreement(project, project.codebook.codes["churn.signals"], ids) == ""
