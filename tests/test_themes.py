@@ -1277,6 +1277,24 @@ def test_a_word_common_in_the_study_joins_a_phrase_but_is_none_alone():
     assert "data" in _phrases(doc, stop_words())
 
 
+def test_the_best_keyword_follows_the_sub_code_when_the_leading_phrase_names_too_little():
+    from qualcx.themes import _label_key, _passing_tail, _singular_ngrams
+    name = "Journey stages, touchpoints and handovers"
+    texts = ["onboarding took weeks"] * 8 + ["the handover meeting was late"] * 3 \
+        + ["nothing to add here"] * 16
+    members = [(f"I{i % 8}", set(_singular_ngrams(t))) for i, t in enumerate(texts)]
+    kws = ["onboarding", "handover meeting", "renewal"]
+    assert _passing_tail(name, ["handover meeting"], kws, kws, members, {}, set()) == \
+        "onboarding"
+    # another theme has that label, or the label's phrase is a single word: none
+    taken = {_label_key(f"{name}: onboarding")}
+    assert _passing_tail(name, ["handover meeting"], kws, kws, members, {}, taken) is None
+    assert _passing_tail(name, ["renewal"], kws, kws, members, {}, set()) is None
+    # the best keyword names too little itself: none
+    few = [(i, g) for i, g in members[5:]]
+    assert _passing_tail(name, ["handover meeting"], kws, kws, few, {}, set()) is None
+
+
 def test_a_theme_without_phrases_is_not_named_by_an_adjective():
     import pandas as pd
 
