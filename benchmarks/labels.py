@@ -26,7 +26,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from serdif import DEFAULT_DATA, build_project, import_researchers  # noqa: E402
+from serdif import DEFAULT_DATA, open_project  # noqa: E402
 
 EVALUATIVE = {"clear", "complex", "useful", "not", "simple", "concept", "design", "and", "or",
               "confusing", "overall", "positive", "experience", "additional", "process", "of",
@@ -56,25 +55,13 @@ def main():
     parser.add_argument("--min-segments", type=int, default=10)
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
-    from qualcx import pipeline
     from qualcx.nlp import Embedder, load_spacy
-    from qualcx.project import Project
     from qualcx.themes import PhraseRepresentation, frequent_words, label_from_keywords, spoken
     import pandas as pd
 
-    tmp = None
-    root = args.workdir
-    if root is None:
-        tmp = tempfile.TemporaryDirectory(prefix="qualcx-labels-")
-        root = Path(tmp.name) / "serdif"
-    if (root / ".qualcx" / "project.db").exists():
-        project = Project(root)
-    else:
-        project = build_project(args.data, root)
-        start = time.perf_counter()
-        pipeline.ingest(project)
-        import_researchers(project, args.data)
-        print(f"ingested and imported in {time.perf_counter() - start:.1f} s")
+    project, tmp, took = open_project(args.data, args.workdir, "qualcx-labels-")
+    if took is not None:
+        print(f"ingested and imported in {took:.1f} s")
     store = project.store
     segments = store.respondent_segments()
     position = {s["id"]: i for i, s in enumerate(segments)}

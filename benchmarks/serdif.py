@@ -80,6 +80,31 @@ def build_project(data: Path, root: Path) -> Project:
     return Project(root)
 
 
+def open_project(data: Path, workdir: Path | None, prefix: str, prepare=None
+                 ) -> tuple[Project, object, float | None]:
+    """The SERDIF project in ``workdir`` when it was built there before; else built there
+    (or in a temporary folder named with ``prefix``, returned to be cleaned up), with
+    ``prepare(root)`` run on its files first, ingested and the researchers' codes
+    imported. Returns (project, the temporary folder or None, seconds ingesting and
+    importing, None when reopened)."""
+    from qualcx import pipeline
+    tmp = None
+    root = workdir
+    if root is None:
+        tmp = tempfile.TemporaryDirectory(prefix=prefix)
+        root = Path(tmp.name) / "serdif"
+    if (root / ".qualcx" / "project.db").exists():
+        return Project(root), tmp, None
+    build_project(data, root)
+    if prepare is not None:
+        prepare(root)
+    project = Project(root)
+    start = time.perf_counter()
+    pipeline.ingest(project)
+    import_researchers(project, data)
+    return project, tmp, time.perf_counter() - start
+
+
 # -- agreement ------------------------------------------------------------------------------
 CODER = "researchers"
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from serdif import DEFAULT_DATA, build_project, import_researchers  # noqa: E402
+from serdif import DEFAULT_DATA, open_project  # noqa: E402
 
 PARENTS = [
     ("query", "Query", "Building and running a query for data about events: its inputs, "
@@ -94,25 +93,12 @@ def main():
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     from qualcx import pipeline
-    from qualcx.project import Project
     from qualcx.themes import SECOND_PHRASE_SEGMENTS, child_counts
 
-    tmp = None
-    root = args.workdir
-    if root is None:
-        tmp = tempfile.TemporaryDirectory(prefix="qualcx-subthemes-")
-        root = Path(tmp.name) / "serdif"
-    timings = {}
-    if (root / ".qualcx" / "project.db").exists():
-        project = Project(root)
-    else:
-        project = build_project(args.data, root)
-        group_codebook(root / "codebook" / "codebook.yaml")
-        project = Project(root)
-        start = time.perf_counter()
-        pipeline.ingest(project)
-        import_researchers(project, args.data)
-        timings["ingest and import"] = time.perf_counter() - start
+    project, tmp, took = open_project(
+        args.data, args.workdir, "qualcx-subthemes-",
+        lambda root: group_codebook(root / "codebook" / "codebook.yaml"))
+    timings = {} if took is None else {"ingest and import": took}
     start = time.perf_counter()
     pipeline.code(project)
     timings["code"] = time.perf_counter() - start
