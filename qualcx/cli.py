@@ -283,6 +283,16 @@ def _print_shared(result, shown: int = SHARED_SHOWN):
                    + "; ".join(f"{a} and {b} ({n})" for a, b, n in pairs[:shown]) + more + ".")
 
 
+def _print_topics(result):
+    from .themes import names_a_topic
+    topics = [t for t in result.themes if names_a_topic(t)]
+    if topics:
+        click.echo("Named by one phrase of their talk, which says what they are about but not "
+                   "what is said of it: " + ", ".join(f"{t.key} “{t.label}”" for t in topics)
+                   + ". Read them ('qualcx explain KEY') and give them names of your own "
+                   "(--rename KEY LABEL).")
+
+
 def _print_small_talk(result):
     if result.small_talk:
         n = sum(len(t.members) for t in result.small_talk)
@@ -329,6 +339,7 @@ def themes(state, suggest_codes, output, renames):
     result = pipeline.themes(state.project, state.progress)
     _print_themes(themes_rows(state.project))
     _print_shared(result)
+    _print_topics(result)
     _print_small_talk(result)
     _print_unmatched(result.unmatched)
     if suggest_codes:

@@ -127,6 +127,15 @@ class Theme:
     why: tuple[str, ...] = ()  # how the machine label was made, with its evidence
 
 
+def names_a_topic(theme: Theme) -> bool:
+    """Whether the machine named ``theme`` by one phrase of its talk alone ("Mobile app",
+    "Office"): that says what its segments are about, not what they say of it, and readers
+    of the demo's reviews rejected such labels as "a keyword, not a theme". False when the
+    researcher named it."""
+    return not theme.machine_label and bool(theme.why) \
+        and theme.why[0].startswith("Named after its keyword ")
+
+
 @dataclass(frozen=True)
 class ThemeResult:
     """What :func:`find_themes` found: the themes and the small talk it set aside."""

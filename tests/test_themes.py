@@ -1295,6 +1295,26 @@ def test_the_best_keyword_follows_the_sub_code_when_the_leading_phrase_names_too
     assert _passing_tail(name, ["handover meeting"], kws, kws, few, {}, set()) is None
 
 
+def test_a_theme_named_by_one_phrase_is_pointed_out_for_a_name_of_ones_own(capsys):
+    from qualcx.cli import _print_topics
+    from qualcx.themes import Theme, ThemeResult, names_a_topic
+    one = Theme("cx-2", "Mobile app", ("mobile app",), "cx", (1,),
+                why=("Named after its keyword “mobile app”, said in 9 of 12 segments.",))
+    two = Theme("service-2", "Status page and February outage", (), "service", (2,),
+                why=("Named after its keywords “status page and February outage”.",))
+    code = Theme("churn-3", "Warning signs of churn", (), "churn", (3,),
+                 why=("Named after the sub-code “Warning signs of churn” alone.",))
+    mine = Theme("cx-2", "Field reliability", (), "cx", (1,), machine_label="Mobile app",
+                 why=one.why)
+    assert [names_a_topic(t) for t in (one, two, code, mine)] == [True, False, False, False]
+    _print_topics(ThemeResult([one, two, code]))
+    out = capsys.readouterr().out
+    assert out.startswith("Named by one phrase of their talk, which says what they are about "
+                          "but not what is said of it: cx-2 “Mobile app”. ")
+    _print_topics(ThemeResult([two, code, mine]))
+    assert capsys.readouterr().out == ""
+
+
 def test_a_theme_without_phrases_is_not_named_by_an_adjective():
     import pandas as pd
 
