@@ -1168,8 +1168,9 @@ def plain_name(name: str) -> str:
 
 
 def clusterable(text: str) -> bool:
-    """Whether a segment is long enough to be clustered (``MIN_THEME_WORDS``)."""
-    return len(text.split()) >= MIN_THEME_WORDS
+    """Whether a segment says enough to be clustered (``MIN_THEME_WORDS``, the transcriber's
+    notes in brackets not counted)."""
+    return len(spoken(text).split()) >= MIN_THEME_WORDS
 
 
 def children_label(names: Sequence[str]) -> str:

@@ -197,6 +197,9 @@ def test_the_transcribers_notes_are_not_talk():
     note = "(The participant reads the task again) So I click submit."
     assert "participant" not in _singular_words(note)
     assert keyword_use(["participant", "submit"], [note]) == [("participant", 0), ("submit", 1)]
+    from qualcx.themes import clusterable
+    assert not clusterable("(The participant reads the introductory paragraph again, then "
+                           "the task and the sub task) Okay.")
 
 
 def test_labels_leave_out_names_and_filler_and_prefer_shared_phrases(hash_embedder):
