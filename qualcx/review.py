@@ -398,9 +398,10 @@ def sub_code_agreement(project, parent, segment_ids: list[int], shown: int = 3) 
                           cohen_kappa(both, sum(a) - both, sum(b) - both,
                                       len(judged) - sum(a) - sum(b) + both)))
     parts.sort(key=lambda p: -p[0])
-    said = "; ".join(
-        f"“{codebook.codes[c].name}”, people {a}, machine {b}, both {both} "
-        f"(kappa {'n/a' if k is None else f'{k:.2f}'})"
+    n = len(judged)
+    said = "; ".join(  # kappa alone misleads where a sub-code is common among the segments
+        f"“{codebook.codes[c].name}”, people {a}, machine {b}, both {both} (agreeing on "
+        f"{n - a - b + 2 * both} of {n}, kappa {'n/a' if k is None else f'{k:.2f}'})"
         for _, c, a, b, both, k in parts[:shown])
     return (f"the segments each sub-code was applied to, of the {len(judged)} of its "
             f"{len(segment_ids)} in interviews people coded: {said}." if parts else "")

@@ -259,6 +259,6 @@ def test_explain_shows_how_people_and_the_machine_applied_each_sub_code(make_pro
     line = sub_code_agreement(project, parent, ids)
     assert line == ("the segments each sub-code was applied to, of the 6 of its 12 in "
                     "interviews people coded: “Causes of churn”, people 3, machine 4, both 3 "
-                    "(kappa 0.67); “Warning signs of churn”, people 1, machine 0, both 0 "
-                    "(kappa 0.00).")
+                    "(agreeing on 5 of 6, kappa 0.67); “Warning signs of churn”, people 1, "
+                    "machine 0, both 0 (agreeing on 5 of 6, kappa 0.00).")
     assert sub_code_agreement(project, project.codebook.codes["churn.signals"], ids) == ""
