@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -247,12 +247,13 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
     """Noun phrases of a tagged spaCy doc: runs of adjectives and nouns ending in a noun; an
     adjective after a noun begins the next phrase ("health score | last autumn").
 
-    A phrase never holds a function word or filler; a generic word, or another word of
-    ``stop`` (one frequent in the whole study, "data" in a study of a data tool), may be part
-    of a longer phrase ("response time", "work orders", "data sets"), not a phrase alone or
-    with other such words ("last year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case
-    phrase, and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing")
-    go into ``proper``.
+    A phrase never holds a function word, filler or a word of ``stop`` written with a capital
+    (a speaker's name); a generic word, or another word of ``stop`` (one frequent in the whole
+    study, "data" in a study of a data tool), may be part of a longer phrase ("response
+    time", "work orders", "data sets"), not a phrase alone or with other such words ("last
+    year"). Acronyms as written ("ERP") go into ``display``, keyed by the lower-case phrase,
+    and so do names as written; phrases holding a name ("Anna", "Kestrel Plumbing") go into
+    ``proper``.
     """
     out: list[str] = []
 
@@ -279,7 +280,7 @@ def _phrases(doc, stop: set[str], display: dict[str, str] | None = None,
             run = []
         if token is not None and token.pos_ in PHRASE_POS and _is_word(token) \
                 and (token.lower_ not in stop or _generic(token.lower_)
-                     or token.lower_ not in _hard_stop()):
+                     or token.text.islower() and token.lower_ not in _hard_stop()):
             run.append(token)
             continue
         emit(run)
@@ -1209,9 +1210,8 @@ def next_child(member_codes: Sequence[set[str]], codebook, parent: str, skip,
     """The child code of ``parent`` a sub-theme's members carry most after ``skip``, when at
     least ``share`` of them carry it, else None. Where people coded the interviews
     (``researcher_codes``, None elsewhere), it must be the one they applied most after
-    ``skip`` too, to at least ``share`` of the segments they coded: on the SERDIF study the
-    machine's codes made "Plot design complex" the next of a sub-theme the researchers coded
-    mostly as "Visualization useful", 20 of its 37 segments, and as plot design rarely."""
+    ``skip`` too, to at least ``share`` of the segments they coded: a code the machine
+    applied where the researcher read the talk otherwise does not name it."""
     def after(codes):
         n, child = next(((n, c) for n, c in child_counts(codes, codebook, parent)
                          if c != skip.id), (0, None))

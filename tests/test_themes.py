@@ -1278,6 +1278,9 @@ def test_a_word_common_in_the_study_joins_a_phrase_but_is_none_alone():
     assert "data sets" in _phrases(doc, stop_words({"data"}))
     assert "data" not in _phrases(doc, stop_words({"data"}))
     assert "data" in _phrases(doc, stop_words())
+    # a speaker's name stays out of phrases even when it is in stop
+    named = nlp("We looked at the Ana dashboard together.")
+    assert _phrases(named, stop_words({"ana", "data"})) == ["dashboard"]
 
 
 def test_the_best_keyword_follows_the_sub_code_when_the_leading_phrase_names_too_little():
