@@ -1616,17 +1616,14 @@ def _passing_tail(child_name: str, said: Sequence[str], own_keywords: Sequence[s
     said in 8 of its 27 segments, where "handover meeting" is said in 3. Other keywords are
     not tried: below the best, a word that passes is often one every sub-theme says
     ("data", "manager"). None otherwise."""
-    taken = {_label_key(p) for p in said}
-    if not any(" " in p for p in said):
+    if not own_keywords or not any(" " in p for p in said):
         return None
-    for k in own_keywords[:1]:
-        if _label_key(k) in taken or _too_few([k], keywords, members, took):
-            continue
-        if child_label(child_name, _label_of([k]), keywords) == plain_name(child_name):
-            continue  # its words are the name's
-        if _label_key(child_label(child_name, _label_of([k]), keywords)) not in labels:
-            return k
-    return None
+    best = own_keywords[0]
+    named = child_label(child_name, _label_of([best]), keywords)
+    if _label_key(best) in {_label_key(p) for p in said} or named == plain_name(child_name) \
+            or _label_key(named) in labels or _too_few([best], keywords, members, took):
+        return None  # the label's own phrase, the name's words, taken, or too little
+    return best
 
 
 def _words_of(phrase: str, keys: set[str]) -> tuple[str, ...]:
@@ -1639,8 +1636,8 @@ def _without_sibling_names(themes: list[Theme], child_names: set[str], labels: s
                            ) -> list[Theme]:
     """When one sub-theme is named after a sub-code alone, its siblings named "<sub-code>:
     <phrases>" read as parts of it: they keep their phrases alone ("ERP integration and
-    enterprise", beside "Journey stages, touchpoints and handovers", on the demo before its
-    best keyword named that one), when there are two
+    enterprise" beside "Journey stages, touchpoints and handovers", as on the demo before
+    that sibling was named after its best keyword), when there are two
     (one phrase alone, such as "Sales", says too little of what is said about it) and no
     other theme has them. ``labels`` (keys of the labels given) is kept up to date."""
     from dataclasses import replace
