@@ -1134,17 +1134,22 @@ class Both(list):
 
 def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
                    share: float = CHILD_LABEL_SHARE) -> list:
-    """The two child codes of ``parent`` a sub-theme's members carry most, among those whose
-    name is not itself a list ("X and Y"), when no child dominates (see
-    :func:`dominant_child`) and the two together are carried by at least ``share`` of the
-    members; else []. A sub-theme of reliability and of how customers are treated when it
-    fails is, in the codebook's words, "Instrumental and expressive performance"."""
+    """The two child codes of ``parent`` a sub-theme's members carry most, when no child
+    dominates (see :func:`dominant_child`); else []. When each is carried by at least
+    ``share`` of the members they are its halves (:class:`Both`), whatever their names (see
+    :func:`agreed_children` for halves whose name is a list). Otherwise the two are taken
+    among those whose name is not itself a list ("X and Y"), and must together be carried
+    by at least ``share`` of the members. A sub-theme of reliability and of how customers
+    are treated when it fails is, in the codebook's words, "Instrumental and expressive
+    performance"."""
     if not member_codes or dominant_child(member_codes, codebook, parent, share) is not None:
         return []
+    counts = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
+    if len(counts) > 1 and counts[1][0] >= share * len(member_codes):  # halves, any names
+        return Both([codebook.codes[counts[0][1]], codebook.codes[counts[1][1]]])
     # "Automation, personalisation and self-service and journey stages, ..." would not read
     def listed(c):
-        return " and " in codebook.codes[c].name or "," in codebook.codes[c].name
-    counts = [(n, c) for n, c in child_counts(member_codes, codebook, parent) if n]
+        return _listed(codebook.codes[c].name)
     ranked = [(n, c) for n, c in counts if not listed(c)]
     if len(ranked) < 2:
         return []
@@ -1156,8 +1161,13 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
     wanted = set(codebook.descendants(ranked[0][1])) | set(codebook.descendants(ranked[1][1]))
     if sum(1 for codes in member_codes if wanted & set(codes)) < share * len(member_codes):
         return []
-    two = [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
-    return Both(two) if ranked[1][0] >= share * len(member_codes) else two
+    return [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
+
+
+def _listed(name: str) -> bool:
+    """Whether a code's name is itself a list ("Support and its speed"), which does not read
+    as one of two names joined by "and"."""
+    return " and " in name or "," in name
 
 
 def plain_name(name: str) -> str:
@@ -1236,16 +1246,20 @@ def agreed_children(children: list, researcher_codes: Sequence[set[str] | None],
     "Instrumental and expressive performance", the name of a sibling. Two that each code
     :data:`CHILD_LABEL_SHARE` of it (:class:`Both`) give way to one of them that people's
     codes make dominant (:func:`dominant_child`), or to none when theirs make a third one
-    dominant."""
+    dominant. Halves one of whose names is itself a list give [] when people's codes do not
+    make one of them dominant: "Query inputs and elements useful and query process clear"
+    does not read as two names."""
     theirs = [codes for codes in researcher_codes if codes is not None]
     if len(children) == 2 and theirs:
         pair = mixed_children(theirs, codebook, parent)
-        if pair:
-            return pair if {c.id for c in pair} != {c.id for c in children} else children
-        one = dominant_child(theirs, codebook, parent) if isinstance(children, Both) else None
-        if one is not None:  # two codes each code 40%, but people applied one of them most
-            return [one] if one.id in {c.id for c in children} else []
-        return children
+        if pair and {c.id for c in pair} != {c.id for c in children}:
+            children = pair
+        elif not pair and isinstance(children, Both):
+            one = dominant_child(theirs, codebook, parent)
+            if one is not None:  # two codes each code 40%, but people applied one most
+                return [one] if one.id in {c.id for c in children} else []
+    if isinstance(children, Both) and any(_listed(c.name) for c in children):
+        return []  # halves one of whose names is a list: named by its own phrases
     if len(children) != 1 or not theirs:
         return children
     ranked = child_counts(theirs, codebook, parent)

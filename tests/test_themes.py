@@ -1227,16 +1227,26 @@ codes:
 
 
 def test_a_sub_code_stands_in_for_a_listed_one_only_when_about_as_common():
-    from qualcx.themes import mixed_children
+    from qualcx.themes import Both, agreed_children, mixed_children
     cb = parse_codebook(LISTED)
-    # inputs (a name that is a list) 10 of 20, clear 9, complex 2: "clear and complex" would
-    # name a pair whose second codes a tenth of it
-    codes = [{"query.inputs", "query.clear"}] * 7 + [{"query.inputs"}] * 3 \
-        + [{"query.clear"}] * 2 + [{"query.complex"}] * 2 + [{"query"}] * 6
+    # inputs (a name that is a list) 10 of 30, clear 8, complex 2: "clear and complex" would
+    # name a pair whose second codes a fifteenth of it
+    codes = [{"query.inputs"}] * 10 + [{"query.clear"}] * 8 + [{"query.complex"}] * 2 \
+        + [{"query"}] * 10
     assert mixed_children(codes, cb, "query") == []
     # complex 5: half of what inputs codes, it may stand in
-    codes = codes[:-6] + [{"query.complex"}] * 3 + [{"query"}] * 3
+    codes = codes[:18] + [{"query.complex"}] * 5 + [{"query"}] * 7
     assert [c.id for c in mixed_children(codes, cb, "query")] == ["query.clear", "query.complex"]
+    # halves, one with a listed name: no pair names it, unless people applied one most
+    halves = [{"query.inputs", "query.clear"}] * 7 + [{"query.inputs"}] * 3 \
+        + [{"query.clear"}] * 2 + [{"query"}] * 8
+    both = mixed_children(halves, cb, "query")
+    assert isinstance(both, Both) and [c.id for c in both] == ["query.inputs", "query.clear"]
+    assert agreed_children(both, [None] * 20, cb, "query") == []
+    people = [{"query.inputs"}] * 10 + [{"query.clear"}] * 2 + [set()] * 8
+    assert [c.id for c in agreed_children(both, people, cb, "query")] == ["query.inputs"]
+    alike = [{"query.inputs"}] * 9 + [{"query.clear"}] * 9 + [set()] * 2
+    assert agreed_children(both, alike, cb, "query") == []
 
 
 def test_the_next_sub_code_must_be_the_next_people_applied():
