@@ -719,13 +719,13 @@ def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None
 
 def _named_children(codebook, parent: str, label: str) -> list[str]:
     """The sub-code of ``parent`` a machine label is named after ("Causes of churn: price
-    increase" -> ["churn.causes"]), or the two it is named after ("Expressive performance
-    and service gaps"), or []."""
-    from itertools import combinations
+    increase" -> ["churn.causes"]), or the two it is named after, in either order
+    ("Expressive performance and service gaps"; a pair is named most carried first), or []."""
+    from itertools import permutations
 
     from .themes import children_label, plain_name
     children = codebook.codes[parent].children
-    for group in [[child] for child in children] + [list(p) for p in combinations(children, 2)]:
+    for group in [[child] for child in children] + [list(p) for p in permutations(children, 2)]:
         name = plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
             children_label([codebook.codes[c].name for c in group])
         if label == name or label.startswith(f"{name}: "):

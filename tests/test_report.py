@@ -508,6 +508,10 @@ def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
     named = dict(theme, label="Signals and people")
     assert _sub_codes(corpus, codebook, named) == \
         "Price (3 of 8), Signals (2 of 8), People (1 of 8)"
+    # a pair is named most carried first, so either order of the codebook's
+    reverse = dict(theme, label="People and signals: phone calls")
+    assert _sub_codes(corpus, codebook, reverse) == \
+        "Price (3 of 8), Signals (2 of 8), People (1 of 8)"
 
 
 def test_a_sub_theme_says_which_sub_themes_of_other_codes_share_its_segments():
