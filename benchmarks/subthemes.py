@@ -72,18 +72,9 @@ def group_codebook(path: Path) -> None:
 
 def kind(theme, codebook) -> tuple[str, set[str]]:
     """How a sub-theme's label was made, and the sub-codes it names."""
-    names = {c: codebook.codes[c] for c in codebook.codes[theme.parent_code].children}
-    from qualcx.themes import children_label, plain_name
-    for cid, code in names.items():
-        for other in names:
-            if other != cid and theme.label.startswith(
-                    children_label([code.name, names[other].name])):
-                return "two sub-codes", {cid, other}
-    for cid, code in names.items():
-        if theme.label == plain_name(code.name) or \
-                theme.label.startswith(plain_name(code.name) + ": "):
-            return "one sub-code", {cid}
-    return "phrase", set()
+    from qualcx.report import _named_children
+    named = _named_children(codebook, theme.parent_code, theme.label)
+    return {1: "one sub-code", 2: "two sub-codes"}.get(len(named), "phrase"), set(named)
 
 
 def main():

@@ -367,26 +367,21 @@ def sub_code_agreement(project, parent, segment_ids: list[int], shown: int = 3) 
     both sides applied. "" without sub-codes or human codes there, or when
     ``human_codes_complete`` is false (a segment people left uncoded is then no judgement)."""
     from .agree import cohen_kappa
+    from .themes import people_codes
     if parent is None or not parent.children or not project.settings["human_codes_complete"]:
         return ""
     codebook = project.codebook
-    wanted = set(segment_ids)
-    people: dict[int, set[str]] = {}
-    machine: dict[int, set[str]] = {}
-    coded_interviews = set()
-    for row in project.store.db.execute(
-            "SELECT segment_id, code, is_machine, interview_id FROM codings "
-            "WHERE segment_id IS NOT NULL"):
-        if not row["is_machine"]:
-            coded_interviews.add(row["interview_id"])
-        if row["segment_id"] in wanted:
-            (machine if row["is_machine"] else people).setdefault(
-                row["segment_id"], set()).add(row["code"])
-    interview_of = {r["id"]: r["interview_id"] for r in project.store.db.execute(
-        "SELECT id, interview_id FROM segments")}
-    judged = [s for s in segment_ids if interview_of.get(s) in coded_interviews]
+    store = project.store
+    segments = store.respondent_segments()  # people coded an interview as themes reads it
+    theirs = dict(zip((s["id"] for s in segments), people_codes(store, segments)))
+    judged = [s for s in segment_ids if theirs.get(s) is not None]
     if not judged:
         return ""
+    people = {s: theirs[s] for s in judged}
+    machine: dict[int, set[str]] = {}
+    for row in store.codings(judged):
+        if row["is_machine"]:
+            machine.setdefault(row["segment_id"], set()).add(row["code"])
     parts = []
     for child in parent.children:
         family = set(codebook.descendants(child))

@@ -1418,8 +1418,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
             why = f"its keyword{'s' if len(said) > 1 else ''} {_q(label_text)}{evidence}"
             count = evidence.replace(", said", " are said" if len(said) > 1 else " is said", 1)
             if child is not None:
-                minor = _minor_tail(said, grams, stands) \
-                    if grams and not _too_few(said, kws, member_grams, stands) else []
+                short = _too_few(said, kws, member_grams, stands) if grams else ""
+                minor = _minor_tail(said, grams, stands) if grams and not short else []
                 if minor:  # one of two phrases names a minority: the sub-code's name and
                     # the other say what the sub-theme is about
                     kept = [p for p in said if p not in minor]
@@ -1431,8 +1431,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                         _passed_over(kept, kws, own_kws, passed) if not attempt else "",
                         _minor_note(minor, said, grams, stands)) if part)
                     said, label_text = kept, _as_written(label, kws)
+                    short = _too_few(said, kws, member_grams, stands)
                 named = child_label(child.name, label, kws)
-                short = _too_few(said, kws, member_grams, stands) if grams else ""
                 alt = _passing_tail(child.name, said, own_kws, kws, member_grams, stands,
                                     labels) if short else None
                 if alt is not None:  # the best keyword that does name enough of it
@@ -1897,6 +1897,18 @@ def _slug(code_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", code_id)
 
 
+def people_codes(store, segments: Sequence) -> list[set[str] | None]:
+    """Per segment of ``segments`` (rows with ``id`` and ``interview_id``), the codes people
+    applied to it when people coded its interview (an empty set for one they left uncoded),
+    None in interviews nobody coded."""
+    human: dict[int, set[str]] = {}
+    for row in store.human_codings():
+        human.setdefault(row["segment_id"], set()).add(row["code"])
+    coded = {s["interview_id"] for s in segments if s["id"] in human}
+    return [human.get(s["id"], set()) if s["interview_id"] in coded else None
+            for s in segments]
+
+
 def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     """Find themes over the project's respondent segments and store them (replacing old ones),
     with the researcher's names re-applied (see :mod:`qualcx.theme_names`)."""
@@ -1912,14 +1924,8 @@ def themes_project(project, embedder, progress=None, nlp=None) -> ThemeResult:
     embeddings = embedder.encode(texts) if texts else np.zeros((0, 1))
     prompted = store.follow_ups()
     settings = project.settings
-    theirs = None
-    if settings["human_codes_complete"]:  # what a person left uncoded, they read as no code
-        human: dict[int, set[str]] = {}
-        for row in store.human_codings():
-            human.setdefault(row["segment_id"], set()).add(row["code"])
-        coded = {s["interview_id"] for s in segments if s["id"] in human}
-        theirs = [human.get(s["id"], set()) if s["interview_id"] in coded else None
-                  for s in segments]
+    # what a person left uncoded in an interview they coded, they read as no code
+    theirs = people_codes(store, segments) if settings["human_codes_complete"] else None
     # the transcriber's notes in brackets are not the interviewee's words: no keyword or
     # label comes from them, and a segment that is only a note is not clustered
     result = find_themes([spoken(t) for t in texts], embeddings, code_sets, project.codebook,
