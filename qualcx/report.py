@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from itertools import permutations
 from pathlib import Path
 
 import jinja2
@@ -279,7 +280,10 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "person coded the interviews and applied one of them most by that test), and one "
              "spread "
              "over several whose own words name less than a third of it, after the two coding "
-             "most of it (where a person coded the interviews, the two they applied most)."
+             "most of it (where a person coded the interviews, the two they applied most). "
+             "One none of its own code's sub-codes names, where another code codes at least "
+             f"{CHILD_LABEL_SHARE:.0%} of its segments, is named by its phrase followed by the "
+             "sub-code (or two) of that code naming that part of it by the same tests."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
@@ -625,6 +629,11 @@ def _sub_codes(corpus, codebook, theme: dict) -> str:
              if members and n >= SUB_CODE_SHARE * len(members)]
     shown += [(n, child) for n, child in counts
               if (n, child) not in shown and n and child in named]
+    for child in named:  # sub-codes of another code, where the two meet
+        if codebook.codes[child].parent != theme["parent_code"]:
+            wanted = set(codebook.descendants(child))
+            shown.append((sum(1 for s in members
+                              if wanted & set(corpus.codes_by_segment.get(s, {}))), child))
     return ", ".join(f"{codebook.codes[child].name} ({n} of {len(members)})"
                      for n, child in shown)
 
@@ -720,16 +729,27 @@ def _fresh_quotes(corpus, theme: dict, n: int, codebook, quoted: set[int] | None
 def _named_children(codebook, parent: str, label: str) -> list[str]:
     """The sub-code of ``parent`` a machine label is named after ("Causes of churn: price
     increase" -> ["churn.causes"]), or the two it is named after, in either order
-    ("Expressive performance and service gaps"; a pair is named most carried first), or []."""
-    from itertools import permutations
-
+    ("Expressive performance and service gaps"; a pair is named most carried first), or the
+    sub-codes of another code that follow its phrase where the two codes meet ("Mobile app:
+    instrumental and expressive performance", see :func:`qualcx.themes.other_code`), or []."""
     from .themes import children_label, plain_name
-    children = codebook.codes[parent].children
-    for group in [[child] for child in children] + [list(p) for p in permutations(children, 2)]:
-        name = plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
+
+    def groups(children):
+        return [[child] for child in children] + [list(p) for p in permutations(children, 2)]
+
+    def name(group):
+        return plain_name(codebook.codes[group[0]].name) if len(group) == 1 else \
             children_label([codebook.codes[c].name for c in group])
-        if label == name or label.startswith(f"{name}: "):
+    for group in groups(codebook.codes[parent].children):
+        if label == name(group) or label.startswith(f"{name(group)}: "):
             return group
+    for code in codebook.top_level:
+        if code.id == parent:
+            continue
+        for group in groups(code.children):
+            tail = name(group)
+            if label.endswith(f": {tail[:1].lower()}{tail[1:]}") or label.endswith(f": {tail}"):
+                return group
     return []
 
 

@@ -1164,6 +1164,52 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
     return [codebook.codes[ranked[0][1]], codebook.codes[ranked[1][1]]]
 
 
+def other_code(member_codes: Sequence[set[str]], researcher_codes: Sequence[set[str] | None],
+               codebook, parent: str, share: float = CHILD_LABEL_SHARE):
+    """Where a sub-theme of ``parent`` that none of its sub-codes names meets another code:
+    ``(code, children, carried, people, coded, applied)`` when another top-level code (or one of its
+    descendants) codes at least ``share`` of its members, any coder, and, where people coded
+    (``researcher_codes``, None elsewhere), people applied it to at least ``share`` of the
+    segments they coded; and when, on the members that code carries, one of its sub-codes
+    passes the sub-code test (:func:`dominant_child`) or two each code ``share`` of them
+    (:class:`Both`), people's codes there agreeing (:func:`agreed_children`). ``carried`` counts those members, ``people``
+    those people coded it on, of ``coded`` they coded; ``applied`` is ``(segments, name)`` of
+    the sub-codes people applied most to those members. Else None.
+
+    On the demo, the "Customer experience" sub-theme about the mobile app: "Service quality"
+    codes 6 of its 12 segments (people 5 of 12), and of those 6, "Instrumental performance"
+    and "Expressive performance" each code 3. The app working, and how customers are treated
+    when it does not, is what reviewers read in it; its one phrase, "Mobile app", they
+    rejected as a word, not a theme.
+    """
+    n = len(member_codes)
+    theirs = [codes for codes in researcher_codes if codes is not None]
+    best = None
+    for code in codebook.top_level:
+        if code.id == parent or not code.children:
+            continue
+        wanted = set(codebook.descendants(code.id))
+        carried = [i for i, codes in enumerate(member_codes) if wanted & set(codes)]
+        people = sum(1 for codes in theirs if wanted & codes)
+        if not n or len(carried) < share * n or (theirs and people < share * len(theirs)):
+            continue
+        if best is None or len(carried) > len(best[2]):
+            best = (code, people, carried)
+    if best is None:
+        return None
+    code, people, carried = best
+    children = agreed_children(
+        _children_of([member_codes[i] for i in carried], codebook, code.id),
+        [researcher_codes[i] for i in carried] if researcher_codes else [], codebook, code.id)
+    if not children or (len(children) == 2 and not isinstance(children, Both)):
+        return None  # a mere mix of its sub-codes names too little of it
+    there = [researcher_codes[i] for i in carried
+             if researcher_codes and researcher_codes[i] is not None]
+    applied = [(k, codebook.codes[c].name) for k, c in child_counts(there, codebook, code.id)
+               if k][:3]
+    return code, children, len(carried), people, len(theirs), applied
+
+
 def _listed(name: str) -> bool:
     """Whether a code's name is itself a list ("Support and its speed"), which does not read
     as one of two names joined by "and"."""
@@ -1370,7 +1416,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                           took: dict[int, dict[str, set[str]]] | None = None,
                           next_child_of: Callable | None = None,
                           central: dict[int, dict[str, float]] | None = None,
-                          code_note: Callable | None = None) -> list[Theme]:
+                          code_note: Callable | None = None,
+                          other_of: Callable | None = None) -> list[Theme]:
     groups: dict[int, list[int]] = {}
     for local, topic in enumerate(topics):
         if topic != -1:
@@ -1396,6 +1443,7 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
         mixed = None
         if len(children) == 2 and who is not None:
             mixed = children_label([c.name for c in children])
+        meets = other_of(members) if other_of and not children else None
         own_kws, own_weights = kws, weights
         if child is not None and weights:  # a word of the sub-code's name adds nothing to it
             named_words = set(_singular_words(plain_name(child.name)))
@@ -1483,6 +1531,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels \
                     else f"{mixed}: {_as_written(label, kws)}"
+            elif meets is not None and label != "Unlabelled":
+                label, why = _meeting_label(label_text, why, meets, len(members))
             if attempt:
                 why += "; a shorter label was another theme's"
             if _label_key(label) not in labels:
@@ -1503,6 +1553,33 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                             why=tuple(r for r in reasons if r)))
     return _without_sibling_names(themes, {plain_name(c.name) for cs in children_of for c in cs},
                                   labels)
+
+
+def _meeting_label(label_text: str, why: str, meets: tuple, n: int) -> tuple[str, str]:
+    """The label and reason of a sub-theme named by its own phrases (``label_text``, ``why``)
+    where it meets another code (``meets``, from :func:`other_code`; ``n`` members): "Mobile
+    app: instrumental and expressive performance"."""
+    code, children, carried, people, coded = meets[:5]
+    names = children_label([c.name for c in children])
+    tail = names if _is_acronym(names.split()[0]) else names[:1].lower() + names[1:]
+    label = f"{label_text[:1].upper()}{label_text[1:]}: {tail}"
+    theirs = f"; people applied it to {people} of the {coded} they coded" if coded else ""
+    if len(children) == 1:
+        test = (f"{_q(children[0].name)} codes at least {CHILD_LABEL_SHARE:.0%} and "
+                f"{CHILD_LABEL_LEAD} times the next")
+    else:
+        test = (f"{_q(children[0].name)} and {_q(children[1].name)} each code at least "
+                f"{CHILD_LABEL_SHARE:.0%}")
+    if len(meets) > 5 and meets[5]:
+        from .analysis import prose_list
+        test += ("; there, people applied " + prose_list(
+            [f"{_q(c)} to {k}" for k, c in meets[5]]))
+    return label, (
+        f"where two codes meet: {why}, followed by the sub-code{'s' if len(children) > 1 else ''}"
+        f" of {_q(code.name)} that name{'s' if len(children) == 1 else ''} its part coded "
+        f"{_q(code.name)}. None of its own code's sub-codes names it (see below), but "
+        f"{_q(code.name)} codes {carried} of its {n} segments (any coder{theirs}), and of those "
+        f"{carried}, {test}")
 
 
 def _minor_tail(said: Sequence[str], grams: Sequence[set[str]],
@@ -1841,6 +1918,11 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                     if researcher_codes is not None else ()),
                 central,
                 (lambda local: sub_code_note(
+                    [code_sets[positions[m]] for m in local],
+                    [researcher_codes[positions[m]] for m in local]
+                    if researcher_codes is not None else [], codebook, parent))
+                if parent is not None else None,
+                (lambda local: other_code(
                     [code_sets[positions[m]] for m in local],
                     [researcher_codes[positions[m]] for m in local]
                     if researcher_codes is not None else [], codebook, parent))

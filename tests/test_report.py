@@ -514,6 +514,40 @@ def test_a_sub_theme_says_which_sub_codes_code_most_of_it():
         "Price (3 of 8), Signals (2 of 8), People (1 of 8)"
 
 
+def test_a_sub_theme_named_where_two_codes_meet_shows_the_other_code_s_sub_codes():
+    from qualcx.analysis import Corpus
+    from qualcx.codebook import parse_codebook
+    from qualcx.report import _carrying_named_child, _named_children, _sub_codes
+    codebook = parse_codebook(CHURN_CODES + """\
+  - id: service
+    name: Service
+    definition: Service.
+    codes:
+      - id: service.instrumental
+        name: Instrumental performance (the software works)
+        definition: Works.
+      - id: service.expressive
+        name: Expressive performance
+        definition: Treatment.
+""")
+    label = "Mobile app: instrumental and expressive performance"
+    assert _named_children(codebook, "churn", label) == \
+        ["service.instrumental", "service.expressive"]
+    assert _named_children(codebook, "churn", "Mobile app: expressive performance") == \
+        ["service.expressive"]
+    assert _named_children(codebook, "churn", "Mobile app") == []
+    segments = {i: {"interview_id": "I1", "text": "t"} for i in range(1, 7)}
+    codes = {1: {"churn.price": 1, "service.instrumental": 1},
+             2: {"churn.price": 1, "service.expressive": 1},
+             3: {"churn.price": 1}, 4: {"churn.signals": 1}, 5: {"churn": 1}, 6: {"churn": 1}}
+    corpus = Corpus([], segments, codes, [])
+    theme = {"parent_code": "churn", "label": label, "members": [(i, 0.5) for i in range(1, 7)]}
+    assert _sub_codes(corpus, codebook, theme) == (
+        "Price (3 of 6), Instrumental performance (the software works) (1 of 6), "
+        "Expressive performance (1 of 6)")
+    assert _carrying_named_child(corpus, codebook, theme) == {1, 2}
+
+
 def test_a_sub_theme_says_which_sub_themes_of_other_codes_share_its_segments():
     from types import SimpleNamespace
     from qualcx.report import _overlaps

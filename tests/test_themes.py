@@ -1345,3 +1345,75 @@ def test_a_theme_without_phrases_is_not_named_by_an_adjective():
                              None, base)
     assert [k for k, _ in out[0]] == ["time"]
     assert not rep._mostly_noun("important") and rep._mostly_noun("never-tagged")
+
+
+MEETING = CHILDREN + """\
+  - id: service
+    name: Service quality
+    definition: How good the service is.
+    codes:
+      - id: service.instrumental
+        name: Instrumental performance (the software works)
+        definition: The software works.
+      - id: service.expressive
+        name: Expressive performance
+        definition: How customers are treated.
+      - id: service.gaps
+        name: Service gaps
+        definition: What was promised and not delivered.
+"""
+
+
+def test_a_sub_theme_no_sub_code_names_is_named_where_it_meets_another_code():
+    from qualcx.themes import Both, _meeting_label, other_code
+    cb = parse_codebook(MEETING)
+    # no churn sub-code names it; service codes 6 of 10, instrumental and expressive 3 each
+    machine = [{"churn", "service.instrumental"}] * 2 + [{"churn.causes", "service.expressive"}] \
+        + [{"churn", "service.expressive"}] * 2 + [{"churn.signals", "service.instrumental"}] \
+        + [{"churn.causes"}] * 2 + [{"churn.signals"}] * 2
+    meets = other_code(machine, [], cb, "churn")
+    code, children, carried, people, coded, applied = meets
+    assert code.id == "service" and isinstance(children, Both)
+    assert [c.id for c in children] == ["service.instrumental", "service.expressive"]
+    assert (carried, people, coded, applied) == (6, 0, 0, [])
+    label, why = _meeting_label("Mobile app", "its keyword “mobile app”", meets, 10)
+    assert label == "Mobile app: instrumental and expressive performance"
+    assert why.startswith("where two codes meet: its keyword “mobile app”, followed by the "
+                          "sub-codes of “Service quality”")
+    assert why.endswith("“Service quality” codes 6 of its 10 segments (any coder), and of "
+                        "those 6, “Instrumental performance” and “Expressive performance” "
+                        "each code at least 40%")
+    # people coded these interviews and applied service quality to half of them: it stands,
+    # and what they applied there is said
+    people = [{"service.instrumental"}] * 2 + [{"service.expressive"}] * 3 + [set()] * 5
+    meets = other_code(machine, people, cb, "churn")
+    assert meets[3:] == (5, 10, [(3, "Expressive performance"),
+                                 (2, "Instrumental performance (the software works)")])
+    assert _meeting_label("Mobile app", "x", meets, 10)[1].endswith(
+        "; there, people applied “Expressive performance” to 3 and “Instrumental "
+        "performance” to 2")
+    # people applied service quality to 3 of the 10 they coded: it does not name it
+    assert other_code(machine, people[:3] + [set()] * 7, cb, "churn") is None
+    # service quality on fewer than 40%: no meeting
+    assert other_code(machine[4:], [], cb, "churn") is None  # 2 of 6
+    # seen from service quality, churn codes all 10, but its sub-codes are a mere mix there
+    # (3 and 3 of 10)
+    assert other_code(machine, [], cb, "service") is None
+
+
+def test_the_sub_theme_where_codes_meet_is_labelled_so(hash_embedder):
+    texts, emb = _planted(hash_embedder)  # support talk and office talk
+    codes = [{"churn", "service.instrumental"} if t.split(" number")[0] in SUPPORT
+             else {"churn"} for t in texts]
+    cb = parse_codebook(MEETING)
+    result = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
+    churn = {"office" in texts[t.members[0]]: t for t in result.themes
+             if t.parent_code == "churn"}
+    assert len(churn) == 2
+    assert churn[False].label.endswith(": instrumental performance")
+    assert churn[False].why[0].startswith("Named after where two codes meet: its keyword")
+    assert ":" not in churn[True].label
+    # where people coded the interviews and applied no service code, it keeps its phrase
+    people = [set() for _ in texts]
+    kept = find_themes(texts, emb, codes, cb, min_segments=6, seed=3, researcher_codes=people)
+    assert all(":" not in t.label for t in kept.themes if t.parent_code == "churn")
