@@ -1167,14 +1167,15 @@ def mixed_children(member_codes: Sequence[set[str]], codebook, parent: str,
 def other_code(member_codes: Sequence[set[str]], researcher_codes: Sequence[set[str] | None],
                codebook, parent: str, share: float = CHILD_LABEL_SHARE):
     """Where a sub-theme of ``parent`` that none of its sub-codes names meets another code:
-    ``(code, children, carried, people, coded, applied)`` when another top-level code (or one of its
-    descendants) codes at least ``share`` of its members, any coder, and, where people coded
-    (``researcher_codes``, None elsewhere), people applied it to at least ``share`` of the
-    segments they coded; and when, on the members that code carries, one of its sub-codes
-    passes the sub-code test (:func:`dominant_child`) or two each code ``share`` of them
-    (:class:`Both`), people's codes there agreeing (:func:`agreed_children`). ``carried`` counts those members, ``people``
-    those people coded it on, of ``coded`` they coded; ``applied`` is ``(segments, name)`` of
-    the sub-codes people applied most to those members. Else None.
+    ``(code, children, carried, people, coded, applied)`` when another top-level code (or
+    one of its descendants) codes at least ``share`` of its members, any coder, and, where
+    people coded (``researcher_codes``, None elsewhere), people applied it to at least
+    ``share`` of the segments they coded; and when, on the members that code carries, one of
+    its sub-codes passes the sub-code test (:func:`dominant_child`) or two each code
+    ``share`` of them (:class:`Both`), people's codes there agreeing
+    (:func:`agreed_children`). ``carried`` counts those members, ``people`` those people
+    coded it on, of ``coded`` they coded; ``applied`` is ``(segments, name)`` of the
+    sub-codes people applied most to those members. Else None.
 
     On the demo, the "Customer experience" sub-theme about the mobile app: "Service quality"
     codes 6 of its 12 segments (people 5 of 12), and of those 6, "Instrumental performance"
@@ -1559,7 +1560,7 @@ def _meeting_label(label_text: str, why: str, meets: tuple, n: int) -> tuple[str
     """The label and reason of a sub-theme named by its own phrases (``label_text``, ``why``)
     where it meets another code (``meets``, from :func:`other_code`; ``n`` members): "Mobile
     app: instrumental and expressive performance"."""
-    code, children, carried, people, coded = meets[:5]
+    code, children, carried, people, coded, applied = meets
     names = children_label([c.name for c in children])
     tail = names if _is_acronym(names.split()[0]) else names[:1].lower() + names[1:]
     label = f"{label_text[:1].upper()}{label_text[1:]}: {tail}"
@@ -1570,10 +1571,9 @@ def _meeting_label(label_text: str, why: str, meets: tuple, n: int) -> tuple[str
     else:
         test = (f"{_q(children[0].name)} and {_q(children[1].name)} each code at least "
                 f"{CHILD_LABEL_SHARE:.0%}")
-    if len(meets) > 5 and meets[5]:
+    if applied:
         from .analysis import prose_list
-        test += ("; there, people applied " + prose_list(
-            [f"{_q(c)} to {k}" for k, c in meets[5]]))
+        test += "; there, people applied " + prose_list([f"{_q(c)} to {k}" for k, c in applied])
     return label, (
         f"where two codes meet: {why}, followed by the sub-code{'s' if len(children) > 1 else ''}"
         f" of {_q(code.name)} that name{'s' if len(children) == 1 else ''} its part coded "
