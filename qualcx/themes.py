@@ -1532,7 +1532,9 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                     why += f", and another theme is called {_q(mixed)}"
                 label = mixed if _label_key(mixed) not in labels \
                     else f"{mixed}: {_as_written(label, kws)}"
-            elif meets is not None and label != "Unlabelled":
+            elif meets is not None and len(said) == 1:  # one phrase says what it is about,
+                # not what is said of it; two phrases say more ("Renewal negotiation and
+                # account manager" would take a pair's long name after them)
                 label, why = _meeting_label(label_text, why, meets, len(members))
             if attempt:
                 why += "; a shorter label was another theme's"
@@ -1557,8 +1559,8 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
 
 
 def _meeting_label(label_text: str, why: str, meets: tuple, n: int) -> tuple[str, str]:
-    """The label and reason of a sub-theme named by its own phrases (``label_text``, ``why``)
-    where it meets another code (``meets``, from :func:`other_code`; ``n`` members): "Mobile
+    """The label and reason of a sub-theme named by one phrase of its own (``label_text``,
+    ``why``) where it meets another code (``meets``, from :func:`other_code`; ``n`` members): "Mobile
     app: instrumental and expressive performance"."""
     code, children, carried, people, coded, applied = meets
     names = children_label([c.name for c in children])

@@ -1402,18 +1402,40 @@ def test_a_sub_theme_no_sub_code_names_is_named_where_it_meets_another_code():
 
 
 def test_the_sub_theme_where_codes_meet_is_labelled_so(hash_embedder):
-    texts, emb = _planted(hash_embedder)  # support talk and office talk
-    codes = [{"churn", "service.instrumental"} if t.split(" number")[0] in SUPPORT
+    app = ["the mobile app froze this morning so the crews could not see any of their jobs",
+           "our crews say the mobile app froze again after the update and nobody could log in",
+           "when the mobile app froze the dispatchers had to phone every crew with their jobs"]
+    texts, emb = _planted(hash_embedder, groups=(app, SUPPORT, PRICE, OFFICE))
+    codes = [{"churn", "service.instrumental"} if t.split(" number")[0] in app
              else {"churn"} for t in texts]
     cb = parse_codebook(MEETING)
     result = find_themes(texts, emb, codes, cb, min_segments=6, seed=3)
-    churn = {"office" in texts[t.members[0]]: t for t in result.themes
-             if t.parent_code == "churn"}
-    assert len(churn) == 2
-    assert churn[False].label.endswith(": instrumental performance")
-    assert churn[False].why[0].startswith("Named after where two codes meet: its keyword")
-    assert ":" not in churn[True].label
+    churn = [t for t in result.themes if t.parent_code == "churn"]
+    met = [t for t in churn if all("mobile app" in texts[m] for m in t.members)]
+    assert len(met) == 1 and met[0].label == "Mobile app froze: instrumental performance"
+    assert met[0].why[0].startswith("Named after where two codes meet: its keyword")
+    assert all(":" not in t.label for t in churn if t is not met[0])
     # where people coded the interviews and applied no service code, it keeps its phrase
     people = [set() for _ in texts]
     kept = find_themes(texts, emb, codes, cb, min_segments=6, seed=3, researcher_codes=people)
-    assert all(":" not in t.label for t in kept.themes if t.parent_code == "churn")
+    assert "Mobile app froze" in [t.label for t in kept.themes]
+
+
+def test_only_a_sub_theme_named_by_one_phrase_takes_the_other_code_s_sub_codes():
+    from qualcx.themes import _themes_from_clusters, other_code
+    cb = parse_codebook(MEETING)
+    codes = [{"churn", "service.instrumental"}] * 6 + [{"churn"}] * 4
+    meets = other_code(codes, [], cb, "churn")
+    texts = ["the mobile app failed and the status page was late"] * 10
+    emb = np.ones((10, 4), dtype=np.float32) / 2
+
+    def make(keywords, scores):
+        return _themes_from_clusters(
+            "churn", "churn", [0] * 10, {0: keywords}, list(range(10)), emb, {0: scores},
+            set(), lambda local: [(f"I{m}", texts[m]) for m in local],
+            lambda local: [], other_of=lambda local: meets)[0]
+    one = make(["mobile app"], [1.0])
+    assert one.label == "Mobile app: instrumental performance"
+    assert one.why[0].startswith("Named after where two codes meet: its keyword “mobile app”")
+    two = make(["mobile app", "status page"], [1.0, 0.9])
+    assert two.label == "Mobile app and status page"
