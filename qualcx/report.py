@@ -281,9 +281,10 @@ def themes_method(settings: dict, n_themes: int, n_emergent: int = 0) -> str:
              "spread "
              "over several whose own words name less than a third of it, after the two coding "
              "most of it (where a person coded the interviews, the two they applied most). "
-             "One none of its own code's sub-codes names, where another code codes at least "
-             f"{CHILD_LABEL_SHARE:.0%} of its segments, is named by its phrase followed by the "
-             "sub-code (or two) of that code naming that part of it by the same tests."
+             "One named by a single phrase of its talk, which none of its own code's "
+             f"sub-codes names, where another code codes at least {CHILD_LABEL_SHARE:.0%} of "
+             "its segments, has the sub-code (or two) of that code naming that part of it by "
+             "the same tests after its phrase."
              if n_themes else
              f"No themes were found: no code, and not the uncoded rest, had the "
              f"{settings['min_theme_segments']} segments needed before it is clustered "
