@@ -345,8 +345,8 @@ def themes(state, suggest_codes, output, renames):
     if suggest_codes:
         from .themes import write_suggested_codes
         path, n = write_suggested_codes(state.project, result, Path(output) if output else None)
-        click.echo(f"Wrote {n} draft codes to {path}; review them and copy the ones to keep "
-                   "into your codebook.")
+        click.echo(f"Wrote {n} draft code{'s' if n != 1 else ''} to {path}; review "
+                   f"{'them' if n != 1 else 'it'} and copy what to keep into your codebook.")
 
 
 @cli.command()
