@@ -70,11 +70,15 @@ def group_codebook(path: Path) -> None:
     path.write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
-def kind(theme, codebook) -> tuple[str, set[str]]:
-    """How a sub-theme's label was made, and the sub-codes it names."""
+def kind(theme, codebook) -> tuple[str, set[str], str]:
+    """How a sub-theme's label was made, the sub-codes it names and the code they belong to
+    (another code's, where the two meet)."""
     from qualcx.report import _named_children
     named = _named_children(codebook, theme.parent_code, theme.label)
-    return {1: "one sub-code", 2: "two sub-codes"}.get(len(named), "phrase"), set(named)
+    owner = codebook.codes[named[0]].parent if named else theme.parent_code
+    if owner != theme.parent_code:
+        return "codes meet", set(named), owner
+    return {1: "one sub-code", 2: "two sub-codes"}.get(len(named), "phrase"), set(named), owner
 
 
 def main():
@@ -102,6 +106,9 @@ def main():
     people: dict[int, set[str]] = {}
     for row in store.human_codings():
         people.setdefault(row["segment_id"], set()).add(row["code"])
+    codes_of: dict[int, set[str]] = {}
+    for row in store.codings():
+        codes_of.setdefault(row["segment_id"], set()).add(row["code"])
     segments = store.respondent_segments()
     kinds: Counter = Counter()
     agreed = named = 0
@@ -109,10 +116,14 @@ def main():
     for theme in found.themes:
         if theme.parent_code not in {p for p, *_ in PARENTS}:
             continue
-        how, codes = kind(theme, codebook)
+        how, codes, owner = kind(theme, codebook)
         kinds[how] += 1
         theirs = [people.get(segments[m]["id"], set()) for m in theme.members]
-        applied = {c: n for n, c in child_counts(theirs, codebook, theme.parent_code)}
+        if owner != theme.parent_code:  # of the segments the other code carries, where met
+            wanted = set(codebook.descendants(owner))
+            theirs = [s for m, s in zip(theme.members, theirs)
+                      if wanted & (codes_of.get(segments[m]["id"], set()) | s)]
+        applied = {c: n for n, c in child_counts(theirs, codebook, owner)}
         given = sum(1 for s in theirs if s)
         least = min((applied.get(c, 0) for c in codes), default=0)
         hit = f"{least}/{given}" if codes else "-"
@@ -122,7 +133,8 @@ def main():
         print(f"{theme.key:18} {len(theme.members):4d}  {how:13}  {hit:>7}  {theme.label}")
     total = sum(kinds.values())
     print(f"\n{total} sub-themes of {len(PARENTS)} parent codes: "
-          + ", ".join(f"{kinds[k]} {k}" for k in ("one sub-code", "two sub-codes", "phrase"))
+          + ", ".join(f"{kinds[k]} {k}" for k in ("one sub-code", "two sub-codes", "phrase",
+                                                   "codes meet") if k != "codes meet" or kinds[k])
           + f"; of the {named} named after sub-codes, {agreed} name sub-codes the researchers "
           f"applied to at least {SECOND_PHRASE_SEGMENTS:.0%} of the segments they coded")
     print("; ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timings.items()))
