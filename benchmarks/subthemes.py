@@ -88,7 +88,7 @@ def main():
     args = parser.parse_args()
     os.environ["HF_HUB_OFFLINE"] = "1"
     from qualcx import pipeline
-    from qualcx.themes import SECOND_PHRASE_SEGMENTS, child_counts
+    from qualcx.themes import SECOND_PHRASE_SEGMENTS, child_counts, people_codes
 
     project, tmp, took = open_project(
         args.data, args.workdir, "qualcx-subthemes-",
@@ -103,13 +103,11 @@ def main():
 
     store = project.store
     codebook = project.codebook
-    people: dict[int, set[str]] = {}
-    for row in store.human_codings():
-        people.setdefault(row["segment_id"], set()).add(row["code"])
-    codes_of: dict[int, set[str]] = {}
+    segments = store.respondent_segments()
+    people = [codes or set() for codes in people_codes(store, segments)]
+    codes_of: dict[int, set[str]] = {}  # any coder's
     for row in store.codings():
         codes_of.setdefault(row["segment_id"], set()).add(row["code"])
-    segments = store.respondent_segments()
     kinds: Counter = Counter()
     agreed = named = 0
     print(f"\n{'theme':18} {'n':>4}  {'made from':13}  {'people':>7}  label")
@@ -118,11 +116,11 @@ def main():
             continue
         how, codes, owner = kind(theme, codebook)
         kinds[how] += 1
-        theirs = [people.get(segments[m]["id"], set()) for m in theme.members]
+        theirs = [people[m] for m in theme.members]
         if owner != theme.parent_code:  # of the segments the other code carries, where met
             wanted = set(codebook.descendants(owner))
             theirs = [s for m, s in zip(theme.members, theirs)
-                      if wanted & (codes_of.get(segments[m]["id"], set()) | s)]
+                      if wanted & codes_of.get(segments[m]["id"], set())]
         applied = {c: n for n, c in child_counts(theirs, codebook, owner)}
         given = sum(1 for s in theirs if s)
         least = min((applied.get(c, 0) for c in codes), default=0)

@@ -733,7 +733,7 @@ def _named_children(codebook, parent: str, label: str) -> list[str]:
     ("Expressive performance and service gaps"; a pair is named most carried first), or the
     sub-codes of another code that follow its phrase where the two codes meet ("Mobile app:
     instrumental and expressive performance", see :func:`qualcx.themes.other_code`), or []."""
-    from .themes import children_label, plain_name
+    from .themes import children_label, meeting_tail, plain_name
 
     def groups(children):
         return [[child] for child in children] + [list(p) for p in permutations(children, 2)]
@@ -748,8 +748,7 @@ def _named_children(codebook, parent: str, label: str) -> list[str]:
         if code.id == parent:
             continue
         for group in groups(code.children):
-            tail = name(group)
-            if label.endswith(f": {tail[:1].lower()}{tail[1:]}") or label.endswith(f": {tail}"):
+            if label.endswith(f": {meeting_tail([codebook.codes[c].name for c in group])}"):
                 return group
     return []
 

@@ -1558,13 +1558,19 @@ def _themes_from_clusters(prefix: str, parent: str | None, topics: list[int],
                                   labels)
 
 
+def meeting_tail(names: Sequence[str]) -> str:
+    """Sub-code names as they follow a sub-theme's phrase where two codes meet (see
+    :func:`other_code`): "instrumental and expressive performance"."""
+    label = children_label(names)
+    return label if _is_acronym(label.split()[0]) else label[:1].lower() + label[1:]
+
+
 def _meeting_label(label_text: str, why: str, meets: tuple, n: int) -> tuple[str, str]:
     """The label and reason of a sub-theme named by one phrase of its own (``label_text``,
-    ``why``) where it meets another code (``meets``, from :func:`other_code`; ``n`` members): "Mobile
-    app: instrumental and expressive performance"."""
+    ``why``) where it meets another code (``meets``, from :func:`other_code`; ``n``
+    members): "Mobile app: instrumental and expressive performance"."""
     code, children, carried, people, coded, applied = meets
-    names = children_label([c.name for c in children])
-    tail = names if _is_acronym(names.split()[0]) else names[:1].lower() + names[1:]
+    tail = meeting_tail([c.name for c in children])
     label = f"{label_text[:1].upper()}{label_text[1:]}: {tail}"
     theirs = f"; people applied it to {people} of the {coded} they coded" if coded else ""
     if len(children) == 1:
@@ -1905,29 +1911,26 @@ def find_themes(texts: list[str], embeddings: np.ndarray, code_sets: list[set[st
                 else None, scores=scores, embed=embed, took=took,
                 prompts=[prompts[i] for i in positions] if prompts is not None else None,
                 background_prompts=prompts, central=central)
+            def codes_at(local):  # a theme's members' codes, any coder
+                return [code_sets[positions[m]] for m in local]
+
+            def theirs_at(local):  # ... and people's (None where nobody coded)
+                return [researcher_codes[positions[m]] for m in local] \
+                    if researcher_codes is not None else []
+
             found = _themes_from_clusters(
                 prefix, parent, topics, keywords, positions, sub_emb, scores, labels,
                 (lambda local: [(interviews[positions[m]], said(positions[m])) for m in local])
                 if interviews is not None else None,
                 (lambda local: agreed_children(
-                    _children_of([code_sets[positions[m]] for m in local], codebook, parent),
-                    [researcher_codes[positions[m]] for m in local]
-                    if researcher_codes is not None else [], codebook, parent))
-                if parent is not None else None, took,
-                lambda local, child: next_child(
-                    [code_sets[positions[m]] for m in local], codebook, parent, child,
-                    researcher_codes=[researcher_codes[positions[m]] for m in local]
-                    if researcher_codes is not None else ()),
+                    _children_of(codes_at(local), codebook, parent), theirs_at(local),
+                    codebook, parent)) if parent is not None else None, took,
+                lambda local, child: next_child(codes_at(local), codebook, parent, child,
+                                                researcher_codes=theirs_at(local)),
                 central,
-                (lambda local: sub_code_note(
-                    [code_sets[positions[m]] for m in local],
-                    [researcher_codes[positions[m]] for m in local]
-                    if researcher_codes is not None else [], codebook, parent))
-                if parent is not None else None,
-                (lambda local: other_code(
-                    [code_sets[positions[m]] for m in local],
-                    [researcher_codes[positions[m]] for m in local]
-                    if researcher_codes is not None else [], codebook, parent))
+                (lambda local: sub_code_note(codes_at(local), theirs_at(local), codebook,
+                                             parent)) if parent is not None else None,
+                (lambda local: other_code(codes_at(local), theirs_at(local), codebook, parent))
                 if parent is not None else None)
             if parent is None:
                 kept, partly = [], []  # whole small-talk themes are listed first
